@@ -1,0 +1,222 @@
+package cluster
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
+	"go.etcd.io/etcd/api/v3/membershippb"
+	"go.etcd.io/raft/v3/raftpb"
+
+	"github.com/larchkv/larch/tree/mvcc"
+	"github.com/larchkv/larch/tree/mvcc/wire"
+)
+
+// Propose replicates one v3 request through Raft and returns what applying
+// it produced. The request's ID is assigned here.
+func (s *Server) Propose(ctx context.Context, r *pb.InternalRaftRequest) (Result, error) {
+	r.ID = s.reqIDs.next()
+	data, err := r.Marshal()
+	if err != nil {
+		return Result{}, fmt.Errorf("cluster: marshal request: %w", err)
+	}
+	return s.proposeEnvelope(ctx, r.ID, Envelope{Kind: KindV3, Payload: data})
+}
+
+// runApply is the apply loop: the only goroutine that changes the state
+// machines. It applies committed entries in log order and hands results to
+// waiting proposers.
+func (s *Server) runApply() {
+	defer s.wg.Done()
+	for {
+		select {
+		case b := <-s.applyc:
+			for i := range b.entries {
+				if err := s.applyEntry(&b.entries[i]); err != nil {
+					s.fail(err)
+					return
+				}
+			}
+			if n := len(b.entries); n > 0 {
+				last := b.entries[n-1]
+				s.appliedTerm = last.Term
+				s.applied.advance(last.Index)
+				proposalsApplied.Add(float64(n))
+				s.maybeSnapshot(last.Index)
+			}
+		case <-s.stopping:
+			return
+		}
+	}
+}
+
+func (s *Server) applyEntry(e *raftpb.Entry) error {
+	if e.Index <= s.applied.current() {
+		// Already in the state restored from a snapshot.
+		return nil
+	}
+	switch e.Type {
+	case raftpb.EntryNormal:
+		if len(e.Data) == 0 {
+			// A new leader's empty entry.
+			return nil
+		}
+		env, err := UnmarshalEnvelope(e.Data)
+		if err != nil {
+			return fmt.Errorf("cluster: entry %d: %w", e.Index, err)
+		}
+		return s.applyEnvelope(e.Index, env)
+	case raftpb.EntryConfChange:
+		var cc raftpb.ConfChange
+		if err := cc.Unmarshal(e.Data); err != nil {
+			return fmt.Errorf("cluster: entry %d: bad conf change: %w", e.Index, err)
+		}
+		return s.applyConfChange(cc)
+	default:
+		return fmt.Errorf("cluster: entry %d: unsupported entry type %v", e.Index, e.Type)
+	}
+}
+
+func (s *Server) applyEnvelope(index uint64, env Envelope) error {
+	switch env.Kind {
+	case KindV3:
+		var r pb.InternalRaftRequest
+		if err := r.Unmarshal(env.Payload); err != nil {
+			return fmt.Errorf("cluster: entry %d: bad v3 request: %w", index, err)
+		}
+		res := s.applyV3(&r)
+		s.waiters.trigger(r.ID, res)
+		return nil
+	default:
+		return fmt.Errorf("cluster: entry %d: %w: kind %v", index, ErrBadEnvelope, env.Kind)
+	}
+}
+
+// noLeases answers "no" for every lease until the lease store exists.
+type noLeases struct{}
+
+func (noLeases) LeaseExists(int64) bool { return false }
+
+func (s *Server) applyV3(r *pb.InternalRaftRequest) Result {
+	switch {
+	case r.Put != nil:
+		res, _, err := s.kv.Put(wire.PutRequest(r.Put), noLeases{})
+		if err != nil {
+			return Result{Err: err}
+		}
+		return Result{Resp: wire.PutResponse(&res)}
+	case r.DeleteRange != nil:
+		res, _, err := s.kv.Delete(wire.DeleteRequest(r.DeleteRange))
+		if err != nil {
+			return Result{Err: err}
+		}
+		return Result{Resp: wire.DeleteResponse(&res)}
+	case r.Txn != nil:
+		res, _, err := s.kv.Txn(wire.TxnRequest(r.Txn), noLeases{})
+		if err != nil {
+			return Result{Err: err}
+		}
+		return Result{Resp: wire.TxnResponse(&res)}
+	case r.Compaction != nil:
+		if err := s.kv.Compact(r.Compaction.Revision); err != nil {
+			return Result{Err: err}
+		}
+		return Result{Resp: &pb.CompactionResponse{Header: &pb.ResponseHeader{Revision: s.kv.Rev()}}}
+	case r.ClusterMemberAttrSet != nil:
+		s.applyMemberAttrs(r.ClusterMemberAttrSet)
+		return Result{}
+	default:
+		return Result{Err: fmt.Errorf("cluster: request %d names no operation this member can apply", r.ID)}
+	}
+}
+
+func newMemberAttrSet(id MemberID, name string, clientURLs []string) *membershippb.ClusterMemberAttrSetRequest {
+	return &membershippb.ClusterMemberAttrSetRequest{
+		Member_ID:        uint64(id),
+		MemberAttributes: &membershippb.Attributes{Name: name, ClientUrls: clientURLs},
+	}
+}
+
+func (s *Server) applyMemberAttrs(r *membershippb.ClusterMemberAttrSetRequest) {
+	s.membersMu.Lock()
+	defer s.membersMu.Unlock()
+	m, ok := s.members[MemberID(r.Member_ID)]
+	if !ok || r.MemberAttributes == nil {
+		return
+	}
+	m.Name = r.MemberAttributes.Name
+	m.ClientURLs = append([]string(nil), r.MemberAttributes.ClientUrls...)
+}
+
+func (s *Server) applyConfChange(cc raftpb.ConfChange) error {
+	cs := s.node.ApplyConfChange(cc)
+	s.membersMu.Lock()
+	defer s.membersMu.Unlock()
+	s.confState = *cs
+	switch cc.Type {
+	case raftpb.ConfChangeAddNode, raftpb.ConfChangeAddLearnerNode:
+		var m Member
+		if err := json.Unmarshal(cc.Context, &m); err != nil {
+			return fmt.Errorf("cluster: conf change adding %x: bad member context: %w", cc.NodeID, err)
+		}
+		if uint64(m.ID) != cc.NodeID {
+			return fmt.Errorf("cluster: conf change adds %x but its context names %x", cc.NodeID, uint64(m.ID))
+		}
+		m.IsLearner = cc.Type == raftpb.ConfChangeAddLearnerNode
+		if old, ok := s.members[m.ID]; ok {
+			// Re-applying a bootstrap entry after restart keeps published attributes.
+			m.Name, m.ClientURLs = old.Name, old.ClientURLs
+		}
+		s.members[m.ID] = &m
+	case raftpb.ConfChangeRemoveNode:
+		delete(s.members, MemberID(cc.NodeID))
+	}
+	return nil
+}
+
+// maybeSnapshot starts a background snapshot once SnapshotCount entries
+// were applied since the last one. The state is captured here, in the apply
+// loop, as copy-on-write views; encoding and writing happen elsewhere.
+func (s *Server) maybeSnapshot(index uint64) {
+	if index-s.lastSnapIndex < s.cfg.SnapshotCount || !s.snapshotting.CompareAndSwap(false, true) {
+		return
+	}
+	s.lastSnapIndex = index
+	st := s.captureState()
+	term := s.appliedTerm
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		defer s.snapshotting.Store(false)
+		if err := s.writeSnapshot(index, term, st); err != nil {
+			s.fail(fmt.Errorf("cluster: snapshot at index %d: %w", index, err))
+		}
+	}()
+}
+
+// stateView is a consistent copy of everything the state machines hold.
+type stateView struct {
+	kv        *mvcc.Snapshot
+	members   []Member
+	confState raftpb.ConfState
+}
+
+func (s *Server) captureState() stateView {
+	return stateView{kv: s.kv.Snapshot(), members: s.Members(), confState: s.confStateCopy()}
+}
+
+func (s *Server) confStateCopy() raftpb.ConfState {
+	s.membersMu.RLock()
+	defer s.membersMu.RUnlock()
+	cs := s.confState
+	cs.Voters = append([]uint64(nil), cs.Voters...)
+	cs.Learners = append([]uint64(nil), cs.Learners...)
+	cs.VotersOutgoing = append([]uint64(nil), cs.VotersOutgoing...)
+	cs.LearnersNext = append([]uint64(nil), cs.LearnersNext...)
+	return cs
+}
+
+// snapshotCatchUpEntries is how many entries stay in the in-memory Raft log
+// after a snapshot, so a slightly lagging follower needs no snapshot.
+const snapshotCatchUpEntries = 5000

@@ -1,0 +1,95 @@
+package cluster
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// InitialMember is one entry of --initial-cluster: a name and its peer URLs.
+type InitialMember struct {
+	Name     string
+	PeerURLs []string
+}
+
+// Config is what a member needs to start. Zero fields take the defaults of
+// etcd's flags; validate fills them and refuses what cannot work.
+type Config struct {
+	// Name is this member's human-readable name (--name).
+	Name string
+	// DataDir holds the WAL and snapshots (--data-dir).
+	DataDir string
+	// PeerURLs are this member's advertised peer URLs (--initial-advertise-peer-urls).
+	PeerURLs []string
+	// ClientURLs are this member's advertised client URLs (--advertise-client-urls).
+	ClientURLs []string
+	// InitialCluster lists the members of a new cluster (--initial-cluster).
+	InitialCluster []InitialMember
+	// InitialClusterState is "new" or "existing" (--initial-cluster-state).
+	InitialClusterState string
+	// InitialClusterToken seeds member and cluster IDs (--initial-cluster-token).
+	InitialClusterToken string
+	// TickInterval is the Raft heartbeat interval (--heartbeat-interval).
+	TickInterval time.Duration
+	// ElectionTicks is the election timeout in ticks (--election-timeout / --heartbeat-interval).
+	ElectionTicks int
+	// SnapshotCount is how many applied entries trigger a snapshot (--snapshot-count).
+	SnapshotCount uint64
+	// MaxRequestBytes bounds the size of one proposal (--max-request-bytes).
+	MaxRequestBytes int
+	// WALSegmentSize is the size at which WAL segments roll over; 0 takes the WAL's default.
+	WALSegmentSize int64
+	// Logger receives structured logs; nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// Defaults of etcd's flags.
+const (
+	DefaultTickInterval    = 100 * time.Millisecond
+	DefaultElectionTicks   = 10
+	DefaultSnapshotCount   = 10000
+	DefaultMaxRequestBytes = 1536 * 1024
+	DefaultClusterToken    = "etcd-cluster"
+)
+
+func (c *Config) validate() error {
+	if c.Name == "" {
+		return errors.New("cluster: member name is empty")
+	}
+	if c.DataDir == "" {
+		return errors.New("cluster: data dir is empty")
+	}
+	if c.TickInterval == 0 {
+		c.TickInterval = DefaultTickInterval
+	}
+	if c.ElectionTicks == 0 {
+		c.ElectionTicks = DefaultElectionTicks
+	}
+	if c.TickInterval < 0 || c.ElectionTicks <= 1 {
+		return fmt.Errorf("cluster: election timeout must be more than one heartbeat (ticks %d)", c.ElectionTicks)
+	}
+	if c.SnapshotCount == 0 {
+		c.SnapshotCount = DefaultSnapshotCount
+	}
+	if c.MaxRequestBytes == 0 {
+		c.MaxRequestBytes = DefaultMaxRequestBytes
+	}
+	if c.MaxRequestBytes < 0 {
+		return fmt.Errorf("cluster: max request bytes %d is negative", c.MaxRequestBytes)
+	}
+	if c.InitialClusterToken == "" {
+		c.InitialClusterToken = DefaultClusterToken
+	}
+	switch c.InitialClusterState {
+	case "":
+		c.InitialClusterState = "new"
+	case "new", "existing":
+	default:
+		return fmt.Errorf("cluster: initial cluster state %q is neither \"new\" nor \"existing\"", c.InitialClusterState)
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return nil
+}

@@ -1,0 +1,49 @@
+// Package cluster is the replicated server core of one Larch member: the
+// Raft node, the write-ahead log and snapshots it persists to, the apply
+// loop that feeds committed entries to the state machines, linearizable
+// reads, and the membership.
+//
+// # Goroutines
+//
+// A Server runs four long-lived goroutines, all started by NewServer and
+// stopped and waited for by Stop:
+//
+//   - runRaft owns the raft.Node. For each Ready it appends the new entries
+//     and HardState to the WAL in one write with one fdatasync, then appends
+//     them to the in-memory Raft log, sends messages, hands the committed
+//     entries to the apply loop and calls Advance. Proposals that arrive
+//     while a sync is in progress pile up in raft and go out together in the
+//     next Ready: that is the group commit, and it needs no timer.
+//   - runApply is the only goroutine that changes the state machines. It
+//     applies entries strictly in log order, hands each result to the
+//     proposer waiting for it (waitRegistry), advances the applied index
+//     (indexWaiter) and starts snapshots.
+//   - runReadIndex serves linearizable reads in rounds: every reader that
+//     arrives while a round is in flight joins the next one, and each round
+//     costs one ReadIndex, however many readers share it.
+//   - publish proposes this member's name and client URLs once, retrying
+//     until it lands.
+//
+// A snapshot goroutine runs while a snapshot is written. The apply loop
+// captures the state as copy-on-write views (mvcc.Store.Snapshot) in O(1),
+// so it never waits for the encoding or the disk.
+//
+// # Entries
+//
+// Every normal entry holds an Envelope: a format version, the kind of store
+// it is for, and the request (for v3, an etcdserverpb.InternalRaftRequest).
+// Unknown versions or kinds stop the member instead of being skipped, since
+// skipping would make this member's state diverge from its peers'.
+//
+// # Durability
+//
+// A write is acknowledged only after the apply loop applied it, and it is
+// applied only after it was committed, which on every member (a single one
+// included) happens only after the entry was fdatasync'ed to the WAL. On
+// restart the newest snapshot is loaded and the WAL replayed from its mark.
+//
+// Rejected designs: applying entries on the raft goroutine (a slow apply
+// would delay heartbeats and the next sync), and a mutex-protected store
+// shared by proposers (apply order must be log order, which only one
+// goroutine gives for free).
+package cluster

@@ -1,0 +1,44 @@
+package cluster
+
+import (
+	"bytes"
+	"errors"
+	"testing"
+)
+
+func TestEnvelopeRoundTrip(t *testing.T) {
+	for _, payload := range [][]byte{nil, {}, []byte("x"), bytes.Repeat([]byte{0xff}, 1000)} {
+		e := Envelope{Kind: KindV3, Payload: payload}
+		got, err := UnmarshalEnvelope(e.Marshal())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Kind != KindV3 || !bytes.Equal(got.Payload, payload) {
+			t.Fatalf("round trip of %q gave %+v", payload, got)
+		}
+	}
+}
+
+func TestEnvelopeRejects(t *testing.T) {
+	for _, data := range [][]byte{nil, {1}, {0, 1}, {EnvelopeVersion + 1, 1}, {1, 0}, {1, byte(kindEnd)}} {
+		if _, err := UnmarshalEnvelope(data); !errors.Is(err, ErrBadEnvelope) {
+			t.Errorf("UnmarshalEnvelope(%v) = %v, want ErrBadEnvelope", data, err)
+		}
+	}
+}
+
+func FuzzUnmarshalEnvelope(f *testing.F) {
+	f.Add([]byte{1, 1, 'a'})
+	f.Add([]byte{})
+	f.Add([]byte{2, 9})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		e, err := UnmarshalEnvelope(data)
+		if err != nil {
+			return
+		}
+		again, err := UnmarshalEnvelope(e.Marshal())
+		if err != nil || again.Kind != e.Kind || !bytes.Equal(again.Payload, e.Payload) {
+			t.Fatalf("re-encoding %v gave %+v, %v", data, again, err)
+		}
+	})
+}

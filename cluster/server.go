@@ -1,0 +1,389 @@
+package cluster
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
+	"go.etcd.io/raft/v3"
+	"go.etcd.io/raft/v3/raftpb"
+
+	"github.com/larchkv/larch/cluster/wal"
+	"github.com/larchkv/larch/tree/mvcc"
+)
+
+// Errors returned to callers of Propose and the read paths. The API layers
+// map them to etcd's wire errors.
+var (
+	// ErrStopped is returned once the server is shutting down.
+	ErrStopped = errors.New("cluster: server stopped")
+	// ErrTimeout is returned when a proposal or read index did not complete in time.
+	ErrTimeout = errors.New("cluster: request timed out")
+	// ErrRequestTooLarge is returned for a proposal larger than MaxRequestBytes.
+	ErrRequestTooLarge = errors.New("cluster: request is too large")
+	// ErrNoLeader is returned when there is no leader to serve a read index.
+	ErrNoLeader = errors.New("cluster: no leader")
+)
+
+// Result is what applying one proposal produced: a response message of the
+// store it was for, or the error the store refused it with.
+type Result struct {
+	Resp any
+	Err  error
+}
+
+// walMetadata is written at the head of the WAL: what a restart needs to know
+// before anything is replayed.
+type walMetadata struct {
+	MemberID  MemberID  `json:"memberID"`
+	ClusterID ClusterID `json:"clusterID"`
+}
+
+// Server is one member: a Raft node, its WAL and snapshots, and the state
+// machines it applies committed entries to.
+type Server struct {
+	cfg    Config
+	logger *slog.Logger
+
+	id        MemberID
+	clusterID ClusterID
+
+	node        raft.Node
+	raftStorage *raft.MemoryStorage
+	snapshotter *wal.Snapshotter
+
+	// walMu serialises the raft loop's appends with the snapshot
+	// goroutine's marks and releases.
+	walMu sync.Mutex
+	wal   *wal.WAL
+
+	kv *mvcc.Store
+
+	// membersMu guards members and confState; the apply loop writes them,
+	// API readers copy them.
+	membersMu sync.RWMutex
+	members   map[MemberID]*Member
+	confState raftpb.ConfState
+
+	reqIDs  *idGenerator
+	waiters waitRegistry
+
+	term    atomic.Uint64
+	leader  atomic.Uint64
+	applied indexWaiter
+	// commitIndex is the last committed index the raft loop has seen.
+	commitIndex atomic.Uint64
+
+	applyc      chan applyBatch
+	readStatec  chan raft.ReadState
+	readwaitc   chan struct{}
+	readMu      sync.Mutex
+	readPending *readNotifier
+
+	// snapshotting is set while a background snapshot is being written.
+	snapshotting    atomic.Bool
+	lastSnapIndex   uint64 // apply loop only
+	appliedTerm     uint64 // apply loop only
+	lastLeaderIndex uint64
+
+	stopping chan struct{}
+	done     chan struct{}
+	stopOnce sync.Once
+	wg       sync.WaitGroup
+	// fatal carries an error that must stop the member (corrupt log, disk failure).
+	fatal chan error
+}
+
+type applyBatch struct {
+	entries  []raftpb.Entry
+	snapshot raftpb.Snapshot
+}
+
+// NewServer opens or bootstraps the member described by cfg and starts it.
+func NewServer(cfg Config) (*Server, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	s := &Server{
+		cfg:         cfg,
+		logger:      cfg.Logger,
+		raftStorage: raft.NewMemoryStorage(),
+		kv:          mvcc.New(),
+		members:     map[MemberID]*Member{},
+		applyc:      make(chan applyBatch, 256),
+		readStatec:  make(chan raft.ReadState, 1),
+		readwaitc:   make(chan struct{}, 1),
+		readPending: newReadNotifier(),
+		stopping:    make(chan struct{}),
+		done:        make(chan struct{}),
+		fatal:       make(chan error, 1),
+	}
+	s.applied.init()
+	memberDir := filepath.Join(cfg.DataDir, "member")
+	walDir := filepath.Join(memberDir, "wal")
+	snapDir := filepath.Join(memberDir, "snap")
+	if err := os.MkdirAll(snapDir, 0o700); err != nil {
+		return nil, fmt.Errorf("cluster: create data dir: %w", err)
+	}
+	s.snapshotter = wal.NewSnapshotter(snapDir, s.logger)
+
+	rcfg := &raft.Config{
+		ElectionTick:    cfg.ElectionTicks,
+		HeartbeatTick:   1,
+		Storage:         s.raftStorage,
+		MaxSizePerMsg:   1 << 20,
+		MaxInflightMsgs: 512,
+		CheckQuorum:     true,
+		PreVote:         true,
+		Logger:          raftLogger{s.logger},
+	}
+	var err error
+	if wal.Exist(walDir) {
+		err = s.restart(walDir, rcfg)
+	} else {
+		err = s.bootstrap(walDir, rcfg)
+	}
+	if err != nil {
+		return nil, err
+	}
+	s.reqIDs = newIDGenerator(s.id, time.Now())
+	s.start()
+	return s, nil
+}
+
+func (s *Server) bootstrap(walDir string, rcfg *raft.Config) error {
+	if s.cfg.InitialClusterState != "new" {
+		return fmt.Errorf("cluster: joining an existing cluster is not supported yet (member %q has no data in %s)", s.cfg.Name, s.cfg.DataDir)
+	}
+	if len(s.cfg.InitialCluster) == 0 {
+		return errors.New("cluster: initial cluster is empty")
+	}
+	var ids []MemberID
+	var peers []raft.Peer
+	var self *Member
+	for _, im := range s.cfg.InitialCluster {
+		m := &Member{ID: ComputeMemberID(im.PeerURLs, s.cfg.InitialClusterToken), Name: im.Name, PeerURLs: slices.Clone(im.PeerURLs)}
+		if _, dup := s.members[m.ID]; dup {
+			return fmt.Errorf("cluster: member %q repeats the peer URLs %v in the initial cluster", im.Name, im.PeerURLs)
+		}
+		if im.Name == s.cfg.Name {
+			if self != nil {
+				return fmt.Errorf("cluster: member name %q appears twice in the initial cluster", im.Name)
+			}
+			self = m
+		}
+		ctx, err := json.Marshal(m)
+		if err != nil {
+			return err
+		}
+		ids = append(ids, m.ID)
+		peers = append(peers, raft.Peer{ID: uint64(m.ID), Context: ctx})
+	}
+	if self == nil {
+		return fmt.Errorf("cluster: couldn't find local name %q in the initial cluster configuration", s.cfg.Name)
+	}
+	if len(s.cfg.PeerURLs) > 0 && !sameURLs(self.PeerURLs, s.cfg.PeerURLs) {
+		return fmt.Errorf("cluster: --initial-cluster has %s=%v but --initial-advertise-peer-urls has %v", s.cfg.Name, self.PeerURLs, s.cfg.PeerURLs)
+	}
+	s.id = self.ID
+	s.clusterID = ComputeClusterID(ids)
+	meta, err := json.Marshal(walMetadata{MemberID: s.id, ClusterID: s.clusterID})
+	if err != nil {
+		return err
+	}
+	w, err := wal.Create(walDir, meta, wal.Options{SegmentSize: s.cfg.WALSegmentSize, Logger: s.logger})
+	if err != nil {
+		return fmt.Errorf("cluster: create wal: %w", err)
+	}
+	s.wal = w
+	rcfg.ID = uint64(s.id)
+	s.node = raft.StartNode(rcfg, peers)
+	s.logger.Info("bootstrapped new cluster member", "name", s.cfg.Name, "member-id", s.id.String(), "cluster-id", s.clusterID.String(), "members", len(peers))
+	return nil
+}
+
+func (s *Server) restart(walDir string, rcfg *raft.Config) error {
+	mark, data, err := s.snapshotter.Load()
+	switch {
+	case errors.Is(err, wal.ErrNoSnapshot):
+	case err != nil:
+		return fmt.Errorf("cluster: load snapshot: %w", err)
+	default:
+		st, err := decodeSnapshot(data)
+		if err != nil {
+			return fmt.Errorf("cluster: snapshot at index %d: %w", mark.Index, err)
+		}
+		s.restoreState(st)
+		snap := raftpb.Snapshot{Data: data, Metadata: raftpb.SnapshotMetadata{Index: mark.Index, Term: mark.Term, ConfState: st.confState}}
+		if err := s.raftStorage.ApplySnapshot(snap); err != nil {
+			return fmt.Errorf("cluster: apply snapshot to raft log: %w", err)
+		}
+		s.lastSnapIndex = mark.Index
+		s.appliedTerm = mark.Term
+		s.applied.advance(mark.Index)
+	}
+	w, err := wal.Open(walDir, mark, wal.Options{SegmentSize: s.cfg.WALSegmentSize, Logger: s.logger})
+	if err != nil {
+		return fmt.Errorf("cluster: open wal: %w", err)
+	}
+	metaBytes, hs, ents, err := w.ReadAll()
+	if err != nil {
+		w.Close()
+		return fmt.Errorf("cluster: read wal: %w", err)
+	}
+	var meta walMetadata
+	if err := json.Unmarshal(metaBytes, &meta); err != nil {
+		w.Close()
+		return fmt.Errorf("cluster: wal metadata: %w", err)
+	}
+	s.wal = w
+	s.id, s.clusterID = meta.MemberID, meta.ClusterID
+	rents := make([]raftpb.Entry, len(ents))
+	for i, e := range ents {
+		if err := rents[i].Unmarshal(e.Data); err != nil {
+			w.Close()
+			return fmt.Errorf("cluster: wal entry %d: %w", e.Index, err)
+		}
+	}
+	if err := s.raftStorage.SetHardState(raftpb.HardState{Term: hs.Term, Vote: hs.Vote, Commit: hs.Commit}); err != nil {
+		return err
+	}
+	if err := s.raftStorage.Append(rents); err != nil {
+		return err
+	}
+	rcfg.ID = uint64(s.id)
+	rcfg.Applied = mark.Index
+	s.node = raft.RestartNode(rcfg)
+	s.logger.Info("restarted member", "name", s.cfg.Name, "member-id", s.id.String(), "cluster-id", s.clusterID.String(),
+		"snapshot-index", mark.Index, "wal-entries", len(ents), "commit-index", hs.Commit)
+	return nil
+}
+
+func (s *Server) start() {
+	s.wg.Add(3)
+	go s.runRaft()
+	go s.runApply()
+	go s.runReadIndex()
+	// A lone voter need not wait out a randomized election timeout.
+	go func() {
+		voters := s.node.Status().Config.Voters[0]
+		if _, self := voters[uint64(s.id)]; self && len(voters) == 1 {
+			_ = s.node.Campaign(context.Background())
+		}
+	}()
+	s.wg.Add(1)
+	go s.publish()
+}
+
+// Stop shuts the member down: no new proposals, in-flight ones fail, every
+// goroutine exits, the WAL is closed. Everything acknowledged is durable already.
+func (s *Server) Stop() {
+	s.stopOnce.Do(func() {
+		close(s.stopping)
+		s.node.Stop()
+		s.wg.Wait()
+		s.walMu.Lock()
+		if err := s.wal.Close(); err != nil {
+			s.logger.Warn("closing wal", "error", err)
+		}
+		s.walMu.Unlock()
+		close(s.done)
+	})
+}
+
+// Fatal reports an error after which the member cannot go on (the disk failed
+// or the log holds an entry this build cannot apply). The caller should exit.
+func (s *Server) Fatal() <-chan error { return s.fatal }
+
+func (s *Server) fail(err error) {
+	s.logger.Error("member cannot continue", "error", err)
+	select {
+	case s.fatal <- err:
+	default:
+	}
+}
+
+// ID returns this member's ID.
+func (s *Server) ID() MemberID { return s.id }
+
+// ClusterID returns the cluster's ID.
+func (s *Server) ClusterID() ClusterID { return s.clusterID }
+
+// Term returns the current Raft term.
+func (s *Server) Term() uint64 { return s.term.Load() }
+
+// Leader returns the current leader's ID, 0 when there is none.
+func (s *Server) Leader() MemberID { return MemberID(s.leader.Load()) }
+
+// KV returns the v3 keyspace. Callers read it; only the apply loop writes it.
+func (s *Server) KV() *mvcc.Store { return s.kv }
+
+// AppliedIndex returns the index of the last applied entry.
+func (s *Server) AppliedIndex() uint64 { return s.applied.current() }
+
+// CommittedIndex returns the last committed index known to this member.
+func (s *Server) CommittedIndex() uint64 { return s.commitIndex.Load() }
+
+// Members returns a copy of the membership, ordered by ID.
+func (s *Server) Members() []Member {
+	s.membersMu.RLock()
+	defer s.membersMu.RUnlock()
+	out := make([]Member, 0, len(s.members))
+	for _, m := range s.members {
+		out = append(out, m.Clone())
+	}
+	slices.SortFunc(out, func(a, b Member) int {
+		switch {
+		case a.ID < b.ID:
+			return -1
+		case a.ID > b.ID:
+			return 1
+		}
+		return 0
+	})
+	return out
+}
+
+// publish records this member's name and client URLs in the replicated
+// membership, retrying until it lands or the server stops.
+func (s *Server) publish() {
+	defer s.wg.Done()
+	req := &pb.InternalRaftRequest{ClusterMemberAttrSet: newMemberAttrSet(s.id, s.cfg.Name, s.cfg.ClientURLs)}
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), s.RequestTimeout())
+		_, err := s.Propose(ctx, req)
+		cancel()
+		if err == nil {
+			s.logger.Info("published local member to cluster", "name", s.cfg.Name, "client-urls", s.cfg.ClientURLs)
+			return
+		}
+		select {
+		case <-s.stopping:
+			return
+		case <-time.After(s.cfg.TickInterval):
+		}
+		s.logger.Warn("failed to publish local member, retrying", "error", err)
+	}
+}
+
+// RequestTimeout is how long a proposal may wait: etcd's 5 s plus two
+// election timeouts.
+func (s *Server) RequestTimeout() time.Duration {
+	return 5*time.Second + 2*time.Duration(s.cfg.ElectionTicks)*s.cfg.TickInterval
+}
+
+func sameURLs(a, b []string) bool {
+	a, b = slices.Clone(a), slices.Clone(b)
+	slices.Sort(a)
+	slices.Sort(b)
+	return slices.Equal(a, b)
+}

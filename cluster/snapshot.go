@@ -1,0 +1,165 @@
+package cluster
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"go.etcd.io/raft/v3/raftpb"
+
+	"github.com/larchkv/larch/cluster/wal"
+	"github.com/larchkv/larch/tree/mvcc"
+)
+
+// The snapshot payload is a versioned list of sections, one per piece of
+// replicated state: magic, version, then (kind byte, uvarint length, bytes)
+// until a zero kind. New sections get new kinds; kinds are never reused.
+const (
+	snapshotMagic   = "LARCHSNP"
+	snapshotVersion = 1
+
+	sectionEnd       byte = 0
+	sectionConfState byte = 1
+	sectionMembers   byte = 2
+	sectionKV        byte = 3
+)
+
+// errBadSnapshot marks a snapshot payload this build cannot read.
+var errBadSnapshot = errors.New("cluster: bad snapshot payload")
+
+type restoredState struct {
+	kv        *mvcc.Store
+	members   []Member
+	confState raftpb.ConfState
+}
+
+func encodeSnapshot(st stateView) ([]byte, error) {
+	var buf bytes.Buffer
+	buf.WriteString(snapshotMagic)
+	buf.WriteByte(snapshotVersion)
+	section := func(kind byte, data []byte) {
+		buf.WriteByte(kind)
+		buf.Write(binary.AppendUvarint(nil, uint64(len(data))))
+		buf.Write(data)
+	}
+	cs, err := st.confState.Marshal()
+	if err != nil {
+		return nil, err
+	}
+	section(sectionConfState, cs)
+	members, err := json.Marshal(st.members)
+	if err != nil {
+		return nil, err
+	}
+	section(sectionMembers, members)
+	var kv bytes.Buffer
+	if _, err := st.kv.WriteTo(&kv); err != nil {
+		return nil, err
+	}
+	section(sectionKV, kv.Bytes())
+	buf.WriteByte(sectionEnd)
+	return buf.Bytes(), nil
+}
+
+func decodeSnapshot(data []byte) (restoredState, error) {
+	var st restoredState
+	if len(data) < len(snapshotMagic)+1 || string(data[:len(snapshotMagic)]) != snapshotMagic {
+		return st, fmt.Errorf("%w: no magic", errBadSnapshot)
+	}
+	if v := data[len(snapshotMagic)]; v != snapshotVersion {
+		return st, fmt.Errorf("%w: unknown version %d", errBadSnapshot, v)
+	}
+	rest := data[len(snapshotMagic)+1:]
+	for {
+		if len(rest) == 0 {
+			return st, fmt.Errorf("%w: truncated", errBadSnapshot)
+		}
+		kind := rest[0]
+		rest = rest[1:]
+		if kind == sectionEnd {
+			break
+		}
+		n, w := binary.Uvarint(rest)
+		if w <= 0 || n > uint64(len(rest)-w) {
+			return st, fmt.Errorf("%w: bad length of section %d", errBadSnapshot, kind)
+		}
+		body := rest[w : w+int(n)]
+		rest = rest[w+int(n):]
+		var err error
+		switch kind {
+		case sectionConfState:
+			err = st.confState.Unmarshal(body)
+		case sectionMembers:
+			err = json.Unmarshal(body, &st.members)
+		case sectionKV:
+			st.kv, err = mvcc.Restore(bytes.NewReader(body))
+		default:
+			err = fmt.Errorf("unknown section %d", kind)
+		}
+		if err != nil {
+			return st, fmt.Errorf("%w: section %d: %v", errBadSnapshot, kind, err)
+		}
+	}
+	if st.kv == nil {
+		return st, fmt.Errorf("%w: no keyspace section", errBadSnapshot)
+	}
+	return st, nil
+}
+
+func (s *Server) restoreState(st restoredState) {
+	s.kv = st.kv
+	s.membersMu.Lock()
+	defer s.membersMu.Unlock()
+	s.confState = st.confState
+	s.members = map[MemberID]*Member{}
+	for i := range st.members {
+		m := st.members[i]
+		s.members[m.ID] = &m
+	}
+}
+
+// writeSnapshot persists a captured state at index. Order matters for crash
+// safety: the WAL records the mark first, the snapshot file follows, and
+// only then are older WAL segments released. A crash in between leaves either
+// an older snapshot whose entries are all still in the WAL, or a mark without
+// a file, which restart ignores because it loads the newest file.
+func (s *Server) writeSnapshot(index, term uint64, st stateView) error {
+	data, err := encodeSnapshot(st)
+	if err != nil {
+		return err
+	}
+	mark := wal.SnapshotMark{Index: index, Term: term}
+	s.walMu.Lock()
+	err = s.wal.SaveSnapshot(mark)
+	s.walMu.Unlock()
+	if err != nil {
+		return err
+	}
+	if err := s.snapshotter.Save(mark, data); err != nil {
+		return err
+	}
+	if _, err := s.raftStorage.CreateSnapshot(index, &st.confState, data); err != nil {
+		return err
+	}
+	if index > snapshotCatchUpEntries {
+		if err := s.raftStorage.Compact(index - snapshotCatchUpEntries); err != nil {
+			return err
+		}
+	}
+	s.walMu.Lock()
+	err = s.wal.ReleaseTo(index)
+	s.walMu.Unlock()
+	if err != nil {
+		return err
+	}
+	if err := s.snapshotter.Release(snapshotsKept); err != nil {
+		s.logger.Warn("releasing old snapshots", "error", err)
+	}
+	s.logger.Info("saved snapshot", "index", index, "term", term, "bytes", len(data))
+	return nil
+}
+
+// snapshotsKept is how many snapshot files stay on disk.
+const snapshotsKept = 3

@@ -1,0 +1,337 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"sigs.k8s.io/yaml"
+
+	"github.com/larchkv/larch/cluster"
+	"github.com/larchkv/larch/v3api"
+)
+
+// envPrefix is the prefix of environment variables that set flags:
+// LARCH_DATA_DIR sets --data-dir, as ETCD_DATA_DIR does for etcd.
+const envPrefix = "LARCH_"
+
+// serverConfig is everything the command line, the environment or a config
+// file can set. Its json tags are etcd's config-file keys.
+type serverConfig struct {
+	Name                     string `json:"name"`
+	DataDir                  string `json:"data-dir"`
+	ListenClientURLs         string `json:"listen-client-urls"`
+	AdvertiseClientURLs      string `json:"advertise-client-urls"`
+	ListenPeerURLs           string `json:"listen-peer-urls"`
+	InitialAdvertisePeerURLs string `json:"initial-advertise-peer-urls"`
+	InitialCluster           string `json:"initial-cluster"`
+	InitialClusterState      string `json:"initial-cluster-state"`
+	InitialClusterToken      string `json:"initial-cluster-token"`
+	HeartbeatInterval        uint   `json:"heartbeat-interval"`
+	ElectionTimeout          uint   `json:"election-timeout"`
+	SnapshotCount            uint64 `json:"snapshot-count"`
+	QuotaBackendBytes        int64  `json:"quota-backend-bytes"`
+	MaxRequestBytes          uint   `json:"max-request-bytes"`
+	MaxTxnOps                uint   `json:"max-txn-ops"`
+	LogLevel                 string `json:"log-level"`
+
+	configFile  string
+	showVersion bool
+	// initialClusterSet records whether --initial-cluster was given; if not,
+	// it is derived from --name and --initial-advertise-peer-urls as etcd does.
+	initialClusterSet bool
+	dataDirSet        bool
+}
+
+func defaultConfig() serverConfig {
+	return serverConfig{
+		Name:                     "default",
+		ListenClientURLs:         "http://localhost:2379",
+		AdvertiseClientURLs:      "http://localhost:2379",
+		ListenPeerURLs:           "http://localhost:2380",
+		InitialAdvertisePeerURLs: "http://localhost:2380",
+		InitialCluster:           "default=http://localhost:2380",
+		InitialClusterState:      "new",
+		InitialClusterToken:      cluster.DefaultClusterToken,
+		HeartbeatInterval:        100,
+		ElectionTimeout:          1000,
+		SnapshotCount:            cluster.DefaultSnapshotCount,
+		MaxRequestBytes:          cluster.DefaultMaxRequestBytes,
+		MaxTxnOps:                v3api.DefaultMaxTxnOps,
+		LogLevel:                 "info",
+	}
+}
+
+func (c *serverConfig) flagSet(out io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("larch", flag.ContinueOnError)
+	fs.SetOutput(out)
+	fs.StringVar(&c.Name, "name", c.Name, "Human-readable name for this member.")
+	fs.StringVar(&c.DataDir, "data-dir", c.DataDir, "Path to the data directory (default \"${name}.larch\").")
+	fs.StringVar(&c.ListenClientURLs, "listen-client-urls", c.ListenClientURLs, "List of URLs to listen on for client traffic.")
+	fs.StringVar(&c.AdvertiseClientURLs, "advertise-client-urls", c.AdvertiseClientURLs, "List of this member's client URLs to advertise to the public.")
+	fs.StringVar(&c.ListenPeerURLs, "listen-peer-urls", c.ListenPeerURLs, "List of URLs to listen on for peer traffic.")
+	fs.StringVar(&c.InitialAdvertisePeerURLs, "initial-advertise-peer-urls", c.InitialAdvertisePeerURLs, "List of this member's peer URLs to advertise to the rest of the cluster.")
+	fs.StringVar(&c.InitialCluster, "initial-cluster", c.InitialCluster, "Initial cluster configuration for bootstrapping.")
+	fs.StringVar(&c.InitialClusterState, "initial-cluster-state", c.InitialClusterState, "Initial cluster state ('new' or 'existing').")
+	fs.StringVar(&c.InitialClusterToken, "initial-cluster-token", c.InitialClusterToken, "Initial cluster token for the cluster during bootstrap.")
+	fs.UintVar(&c.HeartbeatInterval, "heartbeat-interval", c.HeartbeatInterval, "Time (in milliseconds) of a heartbeat interval.")
+	fs.UintVar(&c.ElectionTimeout, "election-timeout", c.ElectionTimeout, "Time (in milliseconds) for an election to timeout.")
+	fs.Uint64Var(&c.SnapshotCount, "snapshot-count", c.SnapshotCount, "Number of committed transactions to trigger a snapshot to disk.")
+	fs.Int64Var(&c.QuotaBackendBytes, "quota-backend-bytes", c.QuotaBackendBytes, "Raise alarms when backend size exceeds the given quota. 0 means use the default quota.")
+	fs.UintVar(&c.MaxRequestBytes, "max-request-bytes", c.MaxRequestBytes, "Maximum client request size in bytes the server will accept.")
+	fs.UintVar(&c.MaxTxnOps, "max-txn-ops", c.MaxTxnOps, "Maximum number of operations permitted in a transaction.")
+	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "Configures log level. Only supports debug, info, warn, error, panic, or fatal.")
+	fs.StringVar(&c.configFile, "config-file", "", "Path to the server configuration file. Note that if a configuration file is provided, other command line flags and environment variables will be ignored.")
+	fs.BoolVar(&c.showVersion, "version", false, "Print the version and exit.")
+	return fs
+}
+
+// parseConfig reads flags, then the environment for flags not given, or
+// only the config file when --config-file is set, as etcd does. Warnings
+// (ignored environment variables) are returned for the caller to log.
+func parseConfig(args []string, environ []string, out io.Writer) (serverConfig, []string, error) {
+	c := defaultConfig()
+	fs := c.flagSet(out)
+	if err := fs.Parse(args); err != nil {
+		return c, nil, err
+	}
+	if fs.NArg() > 0 {
+		return c, nil, fmt.Errorf("'%s' is not a valid flag", fs.Arg(0))
+	}
+	if c.showVersion {
+		return c, nil, nil
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	var warnings []string
+	if c.configFile == "" {
+		for _, kv := range environ {
+			name, value, ok := strings.Cut(kv, "=")
+			if !ok || !strings.HasPrefix(name, envPrefix) {
+				continue
+			}
+			flagName := strings.ToLower(strings.ReplaceAll(strings.TrimPrefix(name, envPrefix), "_", "-"))
+			switch {
+			case fs.Lookup(flagName) == nil:
+				warnings = append(warnings, fmt.Sprintf("unrecognized environment variable %s", kv))
+			case set[flagName]:
+				warnings = append(warnings, fmt.Sprintf("recognized environment variable %s, but unused: shadowed by corresponding flag", name))
+			default:
+				if err := fs.Set(flagName, value); err != nil {
+					return c, nil, fmt.Errorf("invalid value %q for %s: %v", value, name, err)
+				}
+				set[flagName] = true
+			}
+		}
+	}
+	if c.configFile != "" {
+		fileCfg, err := readConfigFile(c.configFile)
+		return fileCfg, warnings, err
+	}
+	c.initialClusterSet = set["initial-cluster"]
+	c.dataDirSet = set["data-dir"]
+	return c, warnings, nil
+}
+
+func readConfigFile(path string) (serverConfig, error) {
+	c := defaultConfig()
+	c.configFile = path
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return c, fmt.Errorf("cannot read config file: %w", err)
+	}
+	// Only the keys present override the defaults; unknown keys are refused,
+	// so a typo does not silently fall back to a default.
+	if err := yaml.UnmarshalStrict(b, &c); err != nil {
+		return c, fmt.Errorf("invalid config file %s: %w", path, err)
+	}
+	var present map[string]any
+	if err := yaml.Unmarshal(b, &present); err == nil {
+		_, c.initialClusterSet = present["initial-cluster"]
+		_, c.dataDirSet = present["data-dir"]
+	}
+	return c, nil
+}
+
+// resolved is a validated configuration ready to start a member.
+type resolved struct {
+	member     cluster.Config
+	api        v3api.Config
+	listenURLs []*url.URL
+	peerURLs   []*url.URL
+	logLevel   string
+}
+
+func (c serverConfig) resolve() (resolved, error) {
+	var r resolved
+	if c.Name == "" {
+		return r, errors.New("--name must not be empty")
+	}
+	dataDir := c.DataDir
+	if !c.dataDirSet || dataDir == "" {
+		dataDir = c.Name + ".larch"
+	}
+	listen, err := parseURLs("listen-client-urls", c.ListenClientURLs)
+	if err != nil {
+		return r, err
+	}
+	advertise, err := parseURLs("advertise-client-urls", c.AdvertiseClientURLs)
+	if err != nil {
+		return r, err
+	}
+	listenPeer, err := parseURLs("listen-peer-urls", c.ListenPeerURLs)
+	if err != nil {
+		return r, err
+	}
+	peer, err := parseURLs("initial-advertise-peer-urls", c.InitialAdvertisePeerURLs)
+	if err != nil {
+		return r, err
+	}
+	initialCluster := c.InitialCluster
+	if !c.initialClusterSet {
+		var parts []string
+		for _, u := range peer {
+			parts = append(parts, c.Name+"="+u.String())
+		}
+		initialCluster = strings.Join(parts, ",")
+	}
+	members, err := parseInitialCluster(initialCluster)
+	if err != nil {
+		return r, err
+	}
+	if c.InitialClusterState != "new" && c.InitialClusterState != "existing" {
+		return r, fmt.Errorf("invalid value %q for --initial-cluster-state: valid values are \"new\" or \"existing\"", c.InitialClusterState)
+	}
+	if c.HeartbeatInterval == 0 {
+		return r, errors.New("--heartbeat-interval must be greater than 0")
+	}
+	if 5*c.HeartbeatInterval > c.ElectionTimeout {
+		return r, fmt.Errorf("--election-timeout[%vms] should be at least as 5 times as --heartbeat-interval[%vms]", c.ElectionTimeout, c.HeartbeatInterval)
+	}
+	if c.ElectionTimeout > 50000 {
+		return r, fmt.Errorf("--election-timeout[%vms] is too long, and should be set less than 50000ms", c.ElectionTimeout)
+	}
+	if c.QuotaBackendBytes < 0 {
+		return r, fmt.Errorf("--quota-backend-bytes must not be negative (%d)", c.QuotaBackendBytes)
+	}
+	if c.MaxRequestBytes == 0 || c.MaxRequestBytes > 1<<30 {
+		return r, fmt.Errorf("--max-request-bytes must be between 1 and %d (%d)", 1<<30, c.MaxRequestBytes)
+	}
+	if c.MaxTxnOps == 0 || c.MaxTxnOps > 1<<20 {
+		return r, fmt.Errorf("--max-txn-ops must be between 1 and %d (%d)", 1<<20, c.MaxTxnOps)
+	}
+	if _, err := parseLevel(c.LogLevel); err != nil {
+		return r, err
+	}
+	r.member = cluster.Config{
+		Name:                c.Name,
+		DataDir:             dataDir,
+		PeerURLs:            urlStrings(peer),
+		ClientURLs:          urlStrings(advertise),
+		InitialCluster:      members,
+		InitialClusterState: c.InitialClusterState,
+		InitialClusterToken: c.InitialClusterToken,
+		TickInterval:        time.Duration(c.HeartbeatInterval) * time.Millisecond,
+		ElectionTicks:       int(c.ElectionTimeout / c.HeartbeatInterval),
+		SnapshotCount:       c.SnapshotCount,
+		MaxRequestBytes:     int(c.MaxRequestBytes),
+	}
+	quota := c.QuotaBackendBytes
+	if quota == 0 {
+		quota = v3api.DefaultQuotaBackendBytes
+	}
+	r.api = v3api.Config{MaxTxnOps: int(c.MaxTxnOps), MaxRequestBytes: int(c.MaxRequestBytes), QuotaBackendBytes: quota}
+	r.listenURLs = listen
+	r.peerURLs = listenPeer
+	r.logLevel = c.LogLevel
+	return r, nil
+}
+
+func parseURLs(flagName, s string) ([]*url.URL, error) {
+	var out []*url.URL
+	for _, part := range strings.Split(s, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		u, err := url.Parse(part)
+		if err != nil {
+			return nil, fmt.Errorf("invalid value %q for --%s: %v", s, flagName, err)
+		}
+		if u.Scheme != "http" && u.Scheme != "https" {
+			return nil, fmt.Errorf("invalid value %q for --%s: URL scheme must be http or https: %s", s, flagName, part)
+		}
+		if u.Scheme == "https" {
+			return nil, fmt.Errorf("invalid value %q for --%s: https needs TLS, which this build does not serve yet", s, flagName)
+		}
+		if _, port, err := splitHostPort(u.Host); err != nil || port == "" {
+			return nil, fmt.Errorf("invalid value %q for --%s: URL address does not have the form \"host:port\": %s", s, flagName, part)
+		}
+		if u.Path != "" && u.Path != "/" {
+			return nil, fmt.Errorf("invalid value %q for --%s: URL must not contain a path: %s", s, flagName, part)
+		}
+		u.Path = ""
+		out = append(out, u)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("--%s must not be empty", flagName)
+	}
+	return out, nil
+}
+
+func splitHostPort(hostport string) (string, string, error) {
+	i := strings.LastIndexByte(hostport, ':')
+	if i < 0 {
+		return "", "", errors.New("missing port")
+	}
+	port := hostport[i+1:]
+	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+		return "", "", err
+	}
+	return strings.Trim(hostport[:i], "[]"), port, nil
+}
+
+func urlStrings(us []*url.URL) []string {
+	out := make([]string, len(us))
+	for i, u := range us {
+		out[i] = u.String()
+	}
+	return out
+}
+
+// parseInitialCluster reads "name=url,name=url2,other=url3"; a name may
+// repeat to give a member several peer URLs.
+func parseInitialCluster(s string) ([]cluster.InitialMember, error) {
+	var out []cluster.InitialMember
+	index := map[string]int{}
+	for _, part := range strings.Split(s, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		name, raw, ok := strings.Cut(part, "=")
+		if !ok || name == "" {
+			return nil, fmt.Errorf("invalid value %q for --initial-cluster: %q is not name=url", s, part)
+		}
+		us, err := parseURLs("initial-cluster", raw)
+		if err != nil {
+			return nil, err
+		}
+		if i, ok := index[name]; ok {
+			out[i].PeerURLs = append(out[i].PeerURLs, us[0].String())
+			continue
+		}
+		index[name] = len(out)
+		out = append(out, cluster.InitialMember{Name: name, PeerURLs: []string{us[0].String()}})
+	}
+	if len(out) == 0 {
+		return nil, errors.New("--initial-cluster must not be empty")
+	}
+	return out, nil
+}

@@ -1,0 +1,143 @@
+// Command larch is the Larch server: one member of an etcd-compatible
+// key-value cluster. It takes etcd's flags, a YAML config file with etcd's
+// keys, or LARCH_* environment variables.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"runtime"
+	"strings"
+	"syscall"
+
+	"github.com/larchkv/larch/cluster"
+	"github.com/larchkv/larch/v3api"
+)
+
+// Version is Larch's own version.
+const Version = "0.1.0"
+
+func main() {
+	os.Exit(run(os.Args[1:]))
+}
+
+func run(args []string) int {
+	cfg, warnings, err := parseConfig(args, os.Environ(), os.Stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "larch: %v\n", err)
+		return 2
+	}
+	if cfg.showVersion {
+		fmt.Printf("larch Version: %s\netcd API Version: %s\nGo Version: %s\nGo OS/Arch: %s/%s\n",
+			Version, v3api.ServerVersion, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+		return 0
+	}
+	r, err := cfg.resolve()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "larch: %v\n", err)
+		return 2
+	}
+	level, _ := parseLevel(r.logLevel)
+	logger := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	slog.SetDefault(logger)
+	for _, w := range warnings {
+		logger.Warn(w)
+	}
+	if err := serve(r, logger); err != nil {
+		logger.Error("larch stopped", "error", err)
+		return 1
+	}
+	return 0
+}
+
+func serve(r resolved, logger *slog.Logger) error {
+	// Listen before starting the member, so a taken port fails fast and
+	// leaves no half-started state behind.
+	var clientLs, peerLs []net.Listener
+	closeAll := func() {
+		for _, l := range append(clientLs, peerLs...) {
+			l.Close()
+		}
+	}
+	for _, u := range r.listenURLs {
+		l, err := net.Listen("tcp", u.Host)
+		if err != nil {
+			closeAll()
+			return fmt.Errorf("listen on client URL %s: %w", u, err)
+		}
+		clientLs = append(clientLs, l)
+	}
+	for _, u := range r.peerURLs {
+		l, err := net.Listen("tcp", u.Host)
+		if err != nil {
+			closeAll()
+			return fmt.Errorf("listen on peer URL %s: %w", u, err)
+		}
+		peerLs = append(peerLs, l)
+	}
+	r.member.Logger = logger
+	member, err := cluster.NewServer(r.member)
+	if err != nil {
+		closeAll()
+		return err
+	}
+	r.api.Logger = logger
+	api, err := v3api.New(member, r.api)
+	if err != nil {
+		closeAll()
+		member.Stop()
+		return err
+	}
+	errc := make(chan error, len(clientLs)+len(peerLs))
+	for i, l := range clientLs {
+		logger.Info("serving client traffic", "address", r.listenURLs[i].String())
+		go func() { errc <- api.Serve(l) }()
+	}
+	// The peer port is held for the Raft transport of multi-member clusters.
+	peerSrv := &http.Server{Handler: http.NotFoundHandler(), ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+	for _, l := range peerLs {
+		go func() { _ = peerSrv.Serve(l) }()
+	}
+
+	sigc := make(chan os.Signal, 1)
+	signal.Notify(sigc, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(sigc)
+	var runErr error
+	select {
+	case sig := <-sigc:
+		logger.Info("received signal, shutting down", "signal", sig.String())
+	case runErr = <-member.Fatal():
+	case runErr = <-errc:
+		if runErr == nil {
+			runErr = errors.New("client listener closed")
+		}
+	}
+	api.Stop()
+	peerSrv.Close()
+	member.Stop()
+	logger.Info("stopped", "name", r.member.Name)
+	return runErr
+}
+
+func parseLevel(s string) (slog.Level, error) {
+	switch strings.ToLower(s) {
+	case "debug":
+		return slog.LevelDebug, nil
+	case "info":
+		return slog.LevelInfo, nil
+	case "warn":
+		return slog.LevelWarn, nil
+	case "error", "panic", "fatal":
+		return slog.LevelError, nil
+	}
+	return 0, fmt.Errorf("invalid value %q for --log-level: only supports debug, info, warn, error, panic, or fatal", s)
+}

@@ -1,0 +1,299 @@
+// Command larchbench measures a Larch (or etcd) server: put and range
+// throughput and latency with many concurrent clients over several
+// connections, and the cost of one fdatasync on the local disk as the floor
+// for a durable write. Without --endpoints it starts its own single-member
+// larch from --larch on free loopback ports and a temporary data dir.
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
+)
+
+type options struct {
+	endpoints string
+	larch     string
+	conns     int
+	clients   int
+	total     int
+	valSize   int
+	keySize   int
+	keySpace  int
+	consist   string
+}
+
+func main() {
+	var o options
+	flag.StringVar(&o.endpoints, "endpoints", "", "server to measure (host:port,...); empty starts a larch from --larch")
+	flag.StringVar(&o.larch, "larch", "bin/larch", "larch binary to start when --endpoints is empty")
+	flag.IntVar(&o.conns, "conns", 10, "gRPC connections shared by the clients")
+	flag.IntVar(&o.clients, "clients", 100, "concurrent clients")
+	flag.IntVar(&o.total, "total", 20000, "requests per scenario")
+	flag.IntVar(&o.valSize, "val-size", 256, "value size in bytes")
+	flag.IntVar(&o.keySize, "key-size", 8, "key size in bytes")
+	flag.IntVar(&o.keySpace, "key-space", 10000, "distinct keys")
+	flag.StringVar(&o.consist, "consistency", "l", "range consistency: l (linearizable) or s (serializable)")
+	flag.Usage = func() {
+		fmt.Fprintf(os.Stderr, "usage: larchbench [flags] [scenario...]\nscenarios: fsync put range (default: fsync put range)\n")
+		flag.PrintDefaults()
+	}
+	flag.Parse()
+	scenarios := flag.Args()
+	if len(scenarios) == 0 {
+		scenarios = []string{"fsync", "put", "range"}
+	}
+	if err := run(o, scenarios); err != nil {
+		fmt.Fprintf(os.Stderr, "larchbench: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+func run(o options, scenarios []string) error {
+	dir, err := os.MkdirTemp("", "larchbench")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	needServer := slices.ContainsFunc(scenarios, func(s string) bool { return s != "fsync" })
+	endpoints := o.endpoints
+	if endpoints == "" && needServer {
+		ep, stop, err := startLarch(o.larch, dir)
+		if err != nil {
+			return err
+		}
+		defer stop()
+		endpoints = ep
+	}
+	for _, s := range scenarios {
+		switch s {
+		case "fsync":
+			if err := benchFsync(dir, o.valSize); err != nil {
+				return err
+			}
+		case "put", "range":
+			if err := benchKV(o, strings.Split(endpoints, ","), s); err != nil {
+				return err
+			}
+		default:
+			return fmt.Errorf("unknown scenario %q", s)
+		}
+	}
+	return nil
+}
+
+func freePort() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
+}
+
+func startLarch(bin, dir string) (string, func(), error) {
+	client, err := freePort()
+	if err != nil {
+		return "", nil, err
+	}
+	peer, err := freePort()
+	if err != nil {
+		return "", nil, err
+	}
+	cmd := exec.Command(bin, "--name", "bench", "--data-dir", filepath.Join(dir, "data"),
+		"--listen-client-urls", "http://"+client, "--advertise-client-urls", "http://"+client,
+		"--listen-peer-urls", "http://"+peer, "--initial-advertise-peer-urls", "http://"+peer,
+		"--initial-cluster", "bench=http://"+peer, "--log-level", "warn")
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		return "", nil, fmt.Errorf("start %s (run `make build` first): %w", bin, err)
+	}
+	stop := func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		_ = cmd.Wait()
+	}
+	c, err := newClient([]string{client})
+	if err != nil {
+		stop()
+		return "", nil, err
+	}
+	defer c.Close()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		_, err := c.Get(ctx, "bench-ready")
+		cancel()
+		if err == nil {
+			return client, stop, nil
+		}
+		if time.Now().After(deadline) {
+			stop()
+			return "", nil, fmt.Errorf("larch did not become ready: %w", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func newClient(endpoints []string) (*clientv3.Client, error) {
+	return clientv3.New(clientv3.Config{Endpoints: endpoints, DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
+}
+
+// benchFsync measures what one durable append costs on this disk: write
+// size bytes at the end of a file, then fdatasync.
+func benchFsync(dir string, size int) error {
+	f, err := os.Create(filepath.Join(dir, "fsync.bench"))
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	buf := make([]byte, size)
+	const n = 500
+	lat := make([]time.Duration, 0, n)
+	start := time.Now()
+	for range n {
+		t := time.Now()
+		if _, err := f.Write(buf); err != nil {
+			return err
+		}
+		if err := syscall.Fdatasync(int(f.Fd())); err != nil {
+			return err
+		}
+		lat = append(lat, time.Since(t))
+	}
+	report(fmt.Sprintf("fsync     write %dB+fdatasync", size), n, time.Since(start), lat)
+	return nil
+}
+
+func benchKV(o options, endpoints []string, scenario string) error {
+	clients := make([]*clientv3.Client, o.conns)
+	for i := range clients {
+		c, err := newClient(endpoints)
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		clients[i] = c
+	}
+	value := make([]byte, o.valSize)
+	if _, err := rand.Read(value); err != nil {
+		return err
+	}
+	key := func(i int) string {
+		return fmt.Sprintf("%0*d", o.keySize, i%o.keySpace)
+	}
+	if scenario == "range" {
+		// Fill the key space first so ranges find something.
+		if err := load(clients, o.clients, o.keySpace, func(c *clientv3.Client, i int) error {
+			_, err := c.Put(context.Background(), key(i), string(value))
+			return err
+		}, nil); err != nil {
+			return err
+		}
+	}
+	var opts []clientv3.OpOption
+	if o.consist == "s" {
+		opts = append(opts, clientv3.WithSerializable())
+	}
+	for _, nclients := range []int{1, o.clients} {
+		total := o.total
+		if nclients == 1 {
+			total = min(o.total, 2000)
+		}
+		lat := make([]time.Duration, total)
+		start := time.Now()
+		err := load(clients, nclients, total, func(c *clientv3.Client, i int) error {
+			t := time.Now()
+			var err error
+			if scenario == "put" {
+				_, err = c.Put(context.Background(), key(i), string(value))
+			} else {
+				_, err = c.Get(context.Background(), key(i), opts...)
+			}
+			lat[i] = time.Since(t)
+			return err
+		}, progress(scenario, total))
+		if err != nil {
+			return err
+		}
+		name := fmt.Sprintf("%-9s clients=%d conns=%d", scenario, nclients, min(nclients, o.conns))
+		if scenario == "range" {
+			name += " consistency=" + o.consist
+		}
+		report(name, total, time.Since(start), lat)
+	}
+	return nil
+}
+
+// load runs total requests from n goroutines spread over the connections.
+func load(clients []*clientv3.Client, n, total int, do func(*clientv3.Client, int) error, onDone func(int64)) error {
+	var next, done atomic.Int64
+	var wg sync.WaitGroup
+	errc := make(chan error, n)
+	for g := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := clients[g%len(clients)]
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= total {
+					return
+				}
+				if err := do(c, i); err != nil {
+					errc <- err
+					return
+				}
+				if d := done.Add(1); onDone != nil {
+					onDone(d)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errc)
+	return errors.Join(<-errc)
+}
+
+// progress prints a running count on a terminal and nothing otherwise.
+func progress(name string, total int) func(int64) {
+	if fi, err := os.Stderr.Stat(); err != nil || fi.Mode()&os.ModeCharDevice == 0 {
+		return nil
+	}
+	step := int64(max(total/100, 1))
+	return func(d int64) {
+		if d%step == 0 || d == int64(total) {
+			fmt.Fprintf(os.Stderr, "\r%s: %d/%d", name, d, total)
+			if d == int64(total) {
+				fmt.Fprint(os.Stderr, "\r\033[K")
+			}
+		}
+	}
+}
+
+func report(name string, n int, elapsed time.Duration, lat []time.Duration) {
+	slices.Sort(lat)
+	pct := func(p float64) time.Duration { return lat[min(len(lat)-1, int(float64(len(lat))*p))] }
+	var sum time.Duration
+	for _, l := range lat {
+		sum += l
+	}
+	fmt.Printf("%-45s %9.0f req/s  avg %8s  p50 %8s  p90 %8s  p99 %8s  max %8s\n", name, float64(n)/elapsed.Seconds(),
+		round(sum/time.Duration(len(lat))), round(pct(0.5)), round(pct(0.9)), round(pct(0.99)), round(lat[len(lat)-1]))
+}
+
+func round(d time.Duration) time.Duration { return d.Round(time.Microsecond) }

@@ -1,0 +1,14 @@
+// Package v3api serves etcd's v3 client API for one member: the gRPC
+// services of go.etcd.io/etcd/api/v3/etcdserverpb, etcd's JSON gateway
+// (grpc-gateway, fed in-process through a loopback gRPC connection so
+// streams work the same as unary calls), and the plain HTTP endpoints
+// /version, /health, /livez, /readyz and /metrics, all on the same client
+// listener, told apart per connection by cmux.
+//
+// Requests are validated here with the store's own validators, writes go
+// through cluster.Server.Propose, and reads wait for a linearizable read
+// index (unless serializable) and then read the local store. Errors are
+// mapped to the exact status values of etcd's rpctypes so that etcd's
+// clients recognise them. RPCs that Larch does not implement yet answer
+// codes.Unimplemented.
+package v3api
