@@ -14,11 +14,13 @@ type maintenanceServer struct {
 
 func (m *maintenanceServer) Status(ctx context.Context, r *pb.StatusRequest) (*pb.StatusResponse, error) {
 	member := m.s.member
+	// The keyspace lives in memory: what it holds is both the size and the size in use.
+	dbSize := member.KV().Size()
 	resp := &pb.StatusResponse{
 		Header:           &pb.ResponseHeader{},
 		Version:          ServerVersion,
-		DbSize:           0, // SIZE-PENDING,
-		DbSizeInUse:      0, // SIZE-PENDING,
+		DbSize:           dbSize,
+		DbSizeInUse:      dbSize,
 		Leader:           uint64(member.Leader()),
 		RaftIndex:        member.CommittedIndex(),
 		RaftTerm:         member.Term(),

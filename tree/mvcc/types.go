@@ -32,6 +32,9 @@ type Event struct {
 	Type EventType
 	KV   KeyValue
 	// PrevKV is the key's previous version, nil when the key did not exist.
+	// Precisely, as etcd's watchers report it (they read at ModRevision-1):
+	// the key as it was before the transaction, and nil for a put that
+	// creates the key.
 	PrevKV *KeyValue
 }
 
@@ -56,7 +59,9 @@ const (
 )
 
 // RangeRequest selects keys. End nil means the single key Key; End = "\x00"
-// means every key >= Key; Key = End = "\x00" means every key.
+// means every key >= Key; Key = End = "\x00" means every key. As in etcd, a
+// non-nil empty End also means every key >= Key (a decoded protobuf gives
+// nil for an absent field). End <= Key selects nothing.
 type RangeRequest struct {
 	Key, End   []byte
 	Revision   int64 // <= 0: the current revision
@@ -130,7 +135,8 @@ const (
 // Compare is one guard of a transaction. Number is used for every target but
 // CompareValue, which uses Value. HasValue records whether the request's
 // target union held a value (etcd compares 0 when a numeric target meets a
-// value union).
+// value union). When the union holds a numeric field other than the one
+// Target names, etcd also compares 0: pass Number 0 then.
 type Compare struct {
 	Key, End []byte
 	Target   CompareTarget
@@ -157,8 +163,9 @@ type TxnRequest struct {
 	Failure []Op
 }
 
-// OpResult is the answer to one Op; exactly one field is set. Revision is
-// the store revision as that op saw it.
+// OpResult is the answer to one Op; exactly one field is set (none for an
+// empty Op). Revision is the store revision as that op saw it, and 0 for a
+// nested txn, whose response header etcd leaves empty.
 type OpResult struct {
 	Revision int64
 	Range    *RangeResult
@@ -169,7 +176,8 @@ type OpResult struct {
 
 // TxnResult is the answer to a TxnRequest.
 type TxnResult struct {
-	// Revision is the new revision if anything changed, else the current one.
+	// Revision is the new revision if anything changed, else the current
+	// one; 0 in a nested txn's result.
 	Revision  int64
 	Succeeded bool
 	Results   []OpResult

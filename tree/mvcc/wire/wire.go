@@ -48,15 +48,25 @@ func TxnRequest(r *pb.TxnRequest) mvcc.TxnRequest {
 	}
 	for i, c := range r.Compare {
 		mc := mvcc.Compare{Key: c.Key, End: c.RangeEnd, Target: mvcc.CompareTarget(c.Target), Result: mvcc.CompareResult(c.Result)}
+		// etcd reads the number from the union member that the target
+		// names; any other member leaves it 0.
 		switch u := c.TargetUnion.(type) {
 		case *pb.Compare_Version:
-			mc.Number = u.Version
+			if c.Target == pb.Compare_VERSION {
+				mc.Number = u.Version
+			}
 		case *pb.Compare_CreateRevision:
-			mc.Number = u.CreateRevision
+			if c.Target == pb.Compare_CREATE {
+				mc.Number = u.CreateRevision
+			}
 		case *pb.Compare_ModRevision:
-			mc.Number = u.ModRevision
+			if c.Target == pb.Compare_MOD {
+				mc.Number = u.ModRevision
+			}
 		case *pb.Compare_Lease:
-			mc.Number = u.Lease
+			if c.Target == pb.Compare_LEASE {
+				mc.Number = u.Lease
+			}
 		case *pb.Compare_Value:
 			mc.Value, mc.HasValue = u.Value, true
 		}
