@@ -418,6 +418,12 @@ func TestMaintenanceAndCluster(t *testing.T) {
 	if len(ml.Members) != 1 || ml.Members[0].Name != "m1" || ml.Members[0].ClientURLs[0] != m.URL || ml.Header.Revision != 0 {
 		t.Fatalf("member list: %+v", ml)
 	}
+	al := must[*clientv3.AlarmResponse](t)(c.AlarmList(ctx(t)))
+	if len(al.Alarms) != 0 || al.Header.Revision != 2 {
+		t.Fatalf("alarm list: %+v", al)
+	}
+	_, err := pb.NewAuthClient(c.ActiveConnection()).Authenticate(ctx(t), &pb.AuthenticateRequest{Name: "root", Password: "x"})
+	assertStatus(t, err, rpctypes.ErrGRPCAuthNotEnabled)
 	if _, err := c.Grant(ctx(t), 10); status.Code(err) != codes.Unimplemented {
 		t.Fatalf("lease grant before leases exist: %v", err)
 	}

@@ -5,6 +5,8 @@ import (
 
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 )
 
 type maintenanceServer struct {
@@ -72,4 +74,27 @@ func (c *clusterServer) MemberList(ctx context.Context, r *pb.MemberListRequest)
 	// Membership has no keyspace revision; etcd leaves it out.
 	resp.Header.Revision = 0
 	return resp, nil
+}
+
+// Alarm lists and clears alarms. No alarm can be raised yet (space quotas
+// and corruption checks arrive later), so the list is always empty and
+// there is never anything to clear; raising one by hand is not supported.
+func (m *maintenanceServer) Alarm(ctx context.Context, r *pb.AlarmRequest) (*pb.AlarmResponse, error) {
+	if r.Action == pb.AlarmRequest_ACTIVATE {
+		return nil, status.Error(codes.Unimplemented, "method Alarm with action ACTIVATE not implemented")
+	}
+	resp := &pb.AlarmResponse{Header: &pb.ResponseHeader{}}
+	m.s.fillHeader(resp.Header)
+	return resp, nil
+}
+
+// authServer answers the Auth RPCs that have a truthful answer while
+// authentication cannot be enabled; role-based access control arrives later.
+type authServer struct {
+	pb.UnimplementedAuthServer
+	s *Server
+}
+
+func (a *authServer) Authenticate(ctx context.Context, r *pb.AuthenticateRequest) (*pb.AuthenticateResponse, error) {
+	return nil, rpctypes.ErrGRPCAuthNotEnabled
 }

@@ -9,6 +9,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"strings"
 	"sync"
 	"time"
@@ -45,6 +46,8 @@ type Config struct {
 	MaxRequestBytes int
 	// QuotaBackendBytes is the space quota reported by Status (--quota-backend-bytes).
 	QuotaBackendBytes int64
+	// EnablePprof serves runtime profiles under /debug/pprof/ (--enable-pprof).
+	EnablePprof bool
 	// Logger receives structured logs; nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -108,7 +111,7 @@ func New(member *cluster.Server, cfg Config) (*Server, error) {
 	pb.RegisterClusterServer(s.grpc, &clusterServer{s: s})
 	pb.RegisterWatchServer(s.grpc, &pb.UnimplementedWatchServer{})
 	pb.RegisterLeaseServer(s.grpc, &pb.UnimplementedLeaseServer{})
-	pb.RegisterAuthServer(s.grpc, &pb.UnimplementedAuthServer{})
+	pb.RegisterAuthServer(s.grpc, &authServer{s: s})
 
 	s.loopback = bufconn.Listen(1 << 20)
 	s.wg.Add(1)
@@ -144,6 +147,13 @@ func New(member *cluster.Server, cfg Config) (*Server, error) {
 	mux.HandleFunc("/livez", s.serveProbe)
 	mux.HandleFunc("/readyz", s.serveProbe)
 	mux.Handle("/metrics", promhttp.Handler())
+	if cfg.EnablePprof {
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	}
 	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn)}
 	return s, nil
 }

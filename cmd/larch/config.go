@@ -40,6 +40,7 @@ type serverConfig struct {
 	MaxRequestBytes          uint   `json:"max-request-bytes"`
 	MaxTxnOps                uint   `json:"max-txn-ops"`
 	LogLevel                 string `json:"log-level"`
+	EnablePprof              bool   `json:"enable-pprof"`
 
 	configFile  string
 	showVersion bool
@@ -87,6 +88,7 @@ func (c *serverConfig) flagSet(out io.Writer) *flag.FlagSet {
 	fs.UintVar(&c.MaxRequestBytes, "max-request-bytes", c.MaxRequestBytes, "Maximum client request size in bytes the server will accept.")
 	fs.UintVar(&c.MaxTxnOps, "max-txn-ops", c.MaxTxnOps, "Maximum number of operations permitted in a transaction.")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "Configures log level. Only supports debug, info, warn, error, panic, or fatal.")
+	fs.BoolVar(&c.EnablePprof, "enable-pprof", c.EnablePprof, "Enable runtime profiling data via HTTP server. Address is at client URL + \"/debug/pprof/\"")
 	fs.StringVar(&c.configFile, "config-file", "", "Path to the server configuration file. Note that if a configuration file is provided, other command line flags and environment variables will be ignored.")
 	fs.BoolVar(&c.showVersion, "version", false, "Print the version and exit.")
 	return fs
@@ -246,7 +248,7 @@ func (c serverConfig) resolve() (resolved, error) {
 	if quota == 0 {
 		quota = v3api.DefaultQuotaBackendBytes
 	}
-	r.api = v3api.Config{MaxTxnOps: int(c.MaxTxnOps), MaxRequestBytes: int(c.MaxRequestBytes), QuotaBackendBytes: quota}
+	r.api = v3api.Config{MaxTxnOps: int(c.MaxTxnOps), MaxRequestBytes: int(c.MaxRequestBytes), QuotaBackendBytes: quota, EnablePprof: c.EnablePprof}
 	r.listenURLs = listen
 	r.peerURLs = listenPeer
 	r.logLevel = c.LogLevel

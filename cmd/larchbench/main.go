@@ -26,6 +26,9 @@ import (
 	"go.uber.org/zap"
 )
 
+// requestTimeout bounds every request, so a dead server ends the run.
+const requestTimeout = 10 * time.Second
+
 type options struct {
 	endpoints string
 	larch     string
@@ -199,7 +202,9 @@ func benchKV(o options, endpoints []string, scenario string) error {
 	if scenario == "range" {
 		// Fill the key space first so ranges find something.
 		if err := load(clients, o.clients, o.keySpace, func(c *clientv3.Client, i int) error {
-			_, err := c.Put(context.Background(), key(i), string(value))
+			ctx, cancel := context.WithTimeout(context.Background(), requestTimeout)
+			defer cancel()
+			_, err := c.Put(ctx, key(i), string(value))
 			return err
 		}, nil); err != nil {
 			return err
@@ -217,12 +222,14 @@ func benchKV(o options, endpoints []string, scenario string) error {
 		lat := make([]time.Duration, total)
 		start := time.Now()
 		err := load(clients, nclients, total, func(c *clientv3.Client, i int) error {
+			ctx, cancel := context.WithTimeout(context.Background(), requestTimeout)
+			defer cancel()
 			t := time.Now()
 			var err error
 			if scenario == "put" {
-				_, err = c.Put(context.Background(), key(i), string(value))
+				_, err = c.Put(ctx, key(i), string(value))
 			} else {
-				_, err = c.Get(context.Background(), key(i), opts...)
+				_, err = c.Get(ctx, key(i), opts...)
 			}
 			lat[i] = time.Since(t)
 			return err

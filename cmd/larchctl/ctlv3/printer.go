@@ -1,0 +1,128 @@
+package ctlv3
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+)
+
+// printer writes one command's response in one output format. A format that does not
+// support a response returns an exit-4 error; the request has run by then, as in etcdctl.
+type printer interface {
+	Del(clientv3.DeleteResponse) error
+	Get(clientv3.GetResponse) error
+	Put(clientv3.PutResponse) error
+	Txn(clientv3.TxnResponse) error
+
+	MemberList(clientv3.MemberListResponse) error
+
+	EndpointHealth([]epHealth) error
+	EndpointStatus([]epStatus) error
+}
+
+// epHealth is one endpoint's `endpoint health` result.
+type epHealth struct {
+	Ep     string `json:"endpoint"`
+	Health bool   `json:"health"`
+	Took   string `json:"took"`
+	Error  string `json:"error,omitempty"`
+}
+
+// epStatus is one endpoint's `endpoint status` result.
+type epStatus struct {
+	Ep   string                   `json:"Endpoint"`
+	Resp *clientv3.StatusResponse `json:"Status"`
+}
+
+// newPrinter returns the printer for a --write-out value, or nil for an unknown one.
+func newPrinter(format string, isHex bool, stdout, stderr io.Writer) printer {
+	switch format {
+	case "simple":
+		return &simplePrinter{w: stdout, errw: stderr, isHex: isHex}
+	case "fields":
+		return &fieldsPrinter{w: stdout, isHex: isHex}
+	case "json":
+		return &jsonPrinter{w: stdout, errw: stderr, isHex: isHex}
+	case "protobuf":
+		return &pbPrinter{w: stdout, errw: stderr}
+	case "table":
+		return &tablePrinter{w: stdout}
+	}
+	return nil
+}
+
+// unsupported is the error of a format that cannot print a response.
+func unsupported(format string) error {
+	return fail(exitBadFeature, errors.New(format+" not supported as output format"))
+}
+
+// memberListTable is the member list as rows of cells, shared by the simple and table formats.
+func memberListTable(r clientv3.MemberListResponse) (hdr []string, rows [][]string) {
+	hdr = []string{"ID", "Status", "Name", "Peer Addrs", "Client Addrs", "Is Learner"}
+	for _, m := range r.Members {
+		status := "started"
+		if m.Name == "" {
+			status = "unstarted"
+		}
+		rows = append(rows, []string{
+			fmt.Sprintf("%x", m.ID),
+			status,
+			m.Name,
+			strings.Join(m.PeerURLs, ","),
+			strings.Join(m.ClientURLs, ","),
+			strconv.FormatBool(m.IsLearner),
+		})
+	}
+	return hdr, rows
+}
+
+func endpointHealthTable(hs []epHealth) (hdr []string, rows [][]string) {
+	hdr = []string{"endpoint", "health", "took", "error"}
+	for _, h := range hs {
+		rows = append(rows, []string{h.Ep, strconv.FormatBool(h.Health), h.Took, h.Error})
+	}
+	return hdr, rows
+}
+
+func endpointStatusTable(sts []epStatus) (hdr []string, rows [][]string) {
+	hdr = []string{
+		"endpoint", "ID", "version", "storage version", "db size", "in use", "percentage not in use", "quota",
+		"is leader", "is learner", "raft term", "raft index", "raft applied index", "errors",
+		"downgrade target version", "downgrade enabled",
+	}
+	for _, st := range sts {
+		r := st.Resp
+		rows = append(rows, []string{
+			st.Ep,
+			fmt.Sprintf("%x", r.Header.MemberId),
+			r.Version,
+			r.StorageVersion,
+			humanBytes(uint64(r.DbSize)),
+			humanBytes(uint64(r.DbSizeInUse)),
+			fmt.Sprintf("%d%%", notInUsePercent(r.DbSize, r.DbSizeInUse)),
+			humanBytes(uint64(r.DbSizeQuota)),
+			strconv.FormatBool(r.Leader == r.Header.MemberId),
+			strconv.FormatBool(r.IsLearner),
+			strconv.FormatUint(r.RaftTerm, 10),
+			strconv.FormatUint(r.RaftIndex, 10),
+			strconv.FormatUint(r.RaftAppliedIndex, 10),
+			strings.Join(r.Errors, ", "),
+			r.DowngradeInfo.GetTargetVersion(),
+			strconv.FormatBool(r.DowngradeInfo.GetEnabled()),
+		})
+	}
+	return hdr, rows
+}
+
+// notInUsePercent is 100 − inUse·100/size in integer arithmetic. etcdctl divides by zero
+// (and panics) for an empty database; larchctl reports 0 instead.
+func notInUsePercent(size, inUse int64) int64 {
+	if size == 0 {
+		return 0
+	}
+	return 100 - inUse*100/size
+}

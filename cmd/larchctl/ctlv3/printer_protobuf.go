@@ -1,0 +1,44 @@
+package ctlv3
+
+import (
+	"fmt"
+	"io"
+
+	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
+	clientv3 "go.etcd.io/etcd/client/v3"
+)
+
+// pbPrinter writes the marshalled response message, with no newline.
+type pbPrinter struct {
+	w    io.Writer
+	errw io.Writer
+}
+
+var _ printer = (*pbPrinter)(nil)
+
+type marshaler interface {
+	Marshal() ([]byte, error)
+}
+
+func (p *pbPrinter) print(m marshaler) error {
+	b, err := m.Marshal()
+	if err != nil {
+		fmt.Fprintf(p.errw, "%v\n", err)
+		return nil
+	}
+	p.w.Write(b)
+	return nil
+}
+
+func (p *pbPrinter) Del(r clientv3.DeleteResponse) error {
+	return p.print((*pb.DeleteRangeResponse)(&r))
+}
+func (p *pbPrinter) Get(r clientv3.GetResponse) error { return p.print((*pb.RangeResponse)(&r)) }
+func (p *pbPrinter) Put(r clientv3.PutResponse) error { return p.print((*pb.PutResponse)(&r)) }
+func (p *pbPrinter) Txn(r clientv3.TxnResponse) error { return p.print((*pb.TxnResponse)(&r)) }
+func (p *pbPrinter) MemberList(r clientv3.MemberListResponse) error {
+	return p.print((*pb.MemberListResponse)(&r))
+}
+
+func (p *pbPrinter) EndpointHealth([]epHealth) error { return unsupported("protobuf") }
+func (p *pbPrinter) EndpointStatus([]epStatus) error { return unsupported("protobuf") }

@@ -1,0 +1,121 @@
+package ctlv3
+
+import (
+	"encoding/hex"
+	"fmt"
+	"io"
+	"strings"
+
+	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
+	"go.etcd.io/etcd/api/v3/mvccpb"
+	clientv3 "go.etcd.io/etcd/client/v3"
+)
+
+// simplePrinter is the default format: keys and values on lines of their own, "OK" for a
+// put, counts for a delete, comma-separated rows for members and endpoints.
+type simplePrinter struct {
+	w         io.Writer
+	errw      io.Writer // unhealthy endpoints
+	isHex     bool
+	valueOnly bool // get --print-value-only
+}
+
+var _ printer = (*simplePrinter)(nil)
+
+// kv prints the key line (unless valueOnly) and the value line. With --hex both are
+// written as \x68\x6b.
+func (p *simplePrinter) kv(kv *mvccpb.KeyValue) {
+	k, v := string(kv.Key), string(kv.Value)
+	if p.isHex {
+		k, v = hexEscape(kv.Key), hexEscape(kv.Value)
+	}
+	if !p.valueOnly {
+		fmt.Fprintln(p.w, k)
+	}
+	fmt.Fprintln(p.w, v)
+}
+
+// hexEscape writes every byte of b as \xNN.
+func hexEscape(b []byte) string {
+	var s strings.Builder
+	h := hex.EncodeToString(b)
+	for i := 0; i < len(h); i += 2 {
+		s.WriteString(`\x`)
+		s.WriteString(h[i : i+2])
+	}
+	return s.String()
+}
+
+func (p *simplePrinter) Del(r clientv3.DeleteResponse) error {
+	fmt.Fprintln(p.w, r.Deleted)
+	for _, kv := range r.PrevKvs {
+		p.kv(kv)
+	}
+	return nil
+}
+
+func (p *simplePrinter) Get(r clientv3.GetResponse) error {
+	for _, kv := range r.Kvs {
+		p.kv(kv)
+	}
+	return nil
+}
+
+func (p *simplePrinter) Put(r clientv3.PutResponse) error {
+	fmt.Fprintln(p.w, "OK")
+	if r.PrevKv != nil {
+		p.kv(r.PrevKv)
+	}
+	return nil
+}
+
+// Txn prints SUCCESS or FAILURE, then each op's output after an empty line.
+func (p *simplePrinter) Txn(r clientv3.TxnResponse) error {
+	if r.Succeeded {
+		fmt.Fprintln(p.w, "SUCCESS")
+	} else {
+		fmt.Fprintln(p.w, "FAILURE")
+	}
+	for _, op := range r.Responses {
+		fmt.Fprintln(p.w, "")
+		switch v := op.Response.(type) {
+		case *pb.ResponseOp_ResponseDeleteRange:
+			p.Del(clientv3.DeleteResponse(*v.ResponseDeleteRange))
+		case *pb.ResponseOp_ResponsePut:
+			p.Put(clientv3.PutResponse(*v.ResponsePut))
+		case *pb.ResponseOp_ResponseRange:
+			p.Get(clientv3.GetResponse(*v.ResponseRange))
+		default: // a nested txn, which the txn grammar cannot ask for
+			fmt.Fprintf(p.w, "unexpected response %+v\n", op)
+		}
+	}
+	return nil
+}
+
+func (p *simplePrinter) MemberList(r clientv3.MemberListResponse) error {
+	_, rows := memberListTable(r)
+	for _, row := range rows {
+		fmt.Fprintln(p.w, strings.Join(row, ", "))
+	}
+	return nil
+}
+
+// EndpointHealth prints healthy endpoints on stdout and unhealthy ones on stderr.
+func (p *simplePrinter) EndpointHealth(hs []epHealth) error {
+	for _, h := range hs {
+		if h.Error == "" {
+			fmt.Fprintf(p.w, "%s is healthy: successfully committed proposal: took = %v\n", h.Ep, h.Took)
+		} else {
+			fmt.Fprintf(p.errw, "%s is unhealthy: failed to commit proposal: %v\n", h.Ep, h.Error)
+		}
+	}
+	return nil
+}
+
+func (p *simplePrinter) EndpointStatus(sts []epStatus) error {
+	_, rows := endpointStatusTable(sts)
+	for _, row := range rows {
+		fmt.Fprintln(p.w, strings.Join(row, ", "))
+	}
+	return nil
+}
