@@ -33,6 +33,7 @@ func (s *Server) runApply() {
 		select {
 		case b := <-s.applyc:
 			for i := range b.entries {
+				s.bytesSinceSnap += int64(len(b.entries[i].Data))
 				if err := s.applyEntry(&b.entries[i]); err != nil {
 					s.fail(err)
 					return
@@ -176,13 +177,22 @@ func (s *Server) applyConfChange(cc raftpb.ConfChange) error {
 }
 
 // maybeSnapshot starts a background snapshot once SnapshotCount entries
-// were applied since the last one. The state is captured here, in the apply
-// loop, as copy-on-write views; encoding and writing happen elsewhere.
+// were applied since the last one and the log since then is at least as
+// large as the last snapshot. The second rule scales the cadence with the
+// state's size: a snapshot writes the whole state, so without it a large
+// store would be rewritten every few thousand small writes. Each logged byte
+// then costs at most about one snapshot byte, and a restart replays at most
+// about one state's worth of log.
+//
+// The state is captured here, in the apply loop, as copy-on-write views;
+// encoding and writing happen elsewhere.
 func (s *Server) maybeSnapshot(index uint64) {
-	if index-s.lastSnapIndex < s.cfg.SnapshotCount || !s.snapshotting.CompareAndSwap(false, true) {
+	if index-s.lastSnapIndex < s.cfg.SnapshotCount || s.bytesSinceSnap < s.lastSnapshotSize.Load() ||
+		!s.snapshotting.CompareAndSwap(false, true) {
 		return
 	}
 	s.lastSnapIndex = index
+	s.bytesSinceSnap = 0
 	st := s.captureState()
 	term := s.appliedTerm
 	s.wg.Add(1)

@@ -90,10 +90,14 @@ type Server struct {
 	readPending *readNotifier
 
 	// snapshotting is set while a background snapshot is being written.
-	snapshotting    atomic.Bool
-	lastSnapIndex   uint64 // apply loop only
-	appliedTerm     uint64 // apply loop only
-	lastLeaderIndex uint64
+	snapshotting   atomic.Bool
+	lastSnapIndex  uint64 // apply loop only
+	bytesSinceSnap int64  // apply loop only: entry bytes applied since the last snapshot
+	// lastSnapshotSize is the size of the newest snapshot file, set by the
+	// snapshot goroutine.
+	lastSnapshotSize atomic.Int64
+	appliedTerm      uint64 // apply loop only
+	lastLeaderIndex  uint64
 
 	stopping chan struct{}
 	done     chan struct{}
@@ -212,7 +216,13 @@ func (s *Server) bootstrap(walDir string, rcfg *raft.Config) error {
 }
 
 func (s *Server) restart(walDir string, rcfg *raft.Config) error {
-	mark, data, err := s.snapshotter.Load()
+	// Only a snapshot whose mark the WAL recorded can start a replay; a
+	// newer file whose mark never made it (a crash in between) is skipped.
+	marks, err := wal.ValidSnapshotMarks(walDir, wal.Options{Logger: s.logger})
+	if err != nil {
+		return fmt.Errorf("cluster: read wal: %w", err)
+	}
+	mark, data, err := s.snapshotter.LoadNewestAvailable(marks)
 	switch {
 	case errors.Is(err, wal.ErrNoSnapshot):
 	case err != nil:
@@ -228,6 +238,7 @@ func (s *Server) restart(walDir string, rcfg *raft.Config) error {
 			return fmt.Errorf("cluster: apply snapshot to raft log: %w", err)
 		}
 		s.lastSnapIndex = mark.Index
+		s.lastSnapshotSize.Store(int64(len(data)))
 		s.appliedTerm = mark.Term
 		s.applied.advance(mark.Index)
 	}

@@ -121,25 +121,26 @@ func (s *Server) restoreState(st restoredState) {
 }
 
 // writeSnapshot persists a captured state at index. Order matters for crash
-// safety: the WAL records the mark first, the snapshot file follows, and
-// only then are older WAL segments released. A crash in between leaves either
-// an older snapshot whose entries are all still in the WAL, or a mark without
-// a file, which restart ignores because it loads the newest file.
+// safety: the snapshot file first, then its mark in the WAL, and only then
+// are older WAL segments released. A crash in between leaves a file without
+// a mark, which restart skips for the previous snapshot, whose entries are
+// all still in the WAL.
 func (s *Server) writeSnapshot(index, term uint64, st stateView) error {
 	data, err := encodeSnapshot(st)
 	if err != nil {
 		return err
 	}
 	mark := wal.SnapshotMark{Index: index, Term: term}
+	if err := s.snapshotter.Save(mark, data); err != nil {
+		return err
+	}
 	s.walMu.Lock()
 	err = s.wal.SaveSnapshot(mark)
 	s.walMu.Unlock()
 	if err != nil {
 		return err
 	}
-	if err := s.snapshotter.Save(mark, data); err != nil {
-		return err
-	}
+	s.lastSnapshotSize.Store(int64(len(data)))
 	if _, err := s.raftStorage.CreateSnapshot(index, &st.confState, data); err != nil {
 		return err
 	}

@@ -1,0 +1,276 @@
+package wal
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+const (
+	snapExt    = ".snap"
+	brokenExt  = ".broken"
+	orphanExt  = ".orphan"
+	snapMagic  = "larchsnp"
+	snapFormat = uint32(1)
+	// snapHeaderSize: magic, version, index, term, data length.
+	snapHeaderSize = 8 + 4 + 8 + 8 + 8
+	snapCRCSize    = 4
+)
+
+// Snapshotter keeps the snapshot files of a member in one directory, one
+// file per snapshot, named "%016x-%016x.snap" of the mark's index and term.
+// The file format is in doc.go. A Snapshotter is safe for concurrent use;
+// its methods run one at a time.
+type Snapshotter struct {
+	dir string
+	fs  FS
+	log *slog.Logger
+
+	mu sync.Mutex // serializes the methods: Load must not clean up a file Save is writing
+}
+
+// NewSnapshotter returns a Snapshotter for dir, which Save creates if
+// needed. A nil logger means slog.Default().
+func NewSnapshotter(dir string, logger *slog.Logger) *Snapshotter {
+	if logger == nil {
+		logger = slog.Default()
+	}
+	return &Snapshotter{dir: dir, fs: OSFS, log: logger}
+}
+
+func snapName(m SnapshotMark) string {
+	return fmt.Sprintf("%016x-%016x%s", m.Index, m.Term, snapExt)
+}
+
+func parseSnapName(name string) (SnapshotMark, bool) {
+	base, ok := strings.CutSuffix(name, snapExt)
+	if !ok || len(base) != 33 || base[16] != '-' {
+		return SnapshotMark{}, false
+	}
+	idx, err1 := strconv.ParseUint(base[:16], 16, 64)
+	term, err2 := strconv.ParseUint(base[17:], 16, 64)
+	m := SnapshotMark{Index: idx, Term: term}
+	return m, err1 == nil && err2 == nil && snapName(m) == name
+}
+
+// Save durably writes the snapshot data at mark: to a temporary file, which
+// is synced, renamed to its final name, and made durable in the directory by
+// syncing it. A crash leaves either the complete file or none. Record the
+// mark in the WAL (WAL.SaveSnapshot) only after Save returns.
+func (s *Snapshotter) Save(mark SnapshotMark, data []byte) (err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.fs.MkdirAll(s.dir, 0o700); err != nil {
+		return fmt.Errorf("wal: %w", err)
+	}
+	path := filepath.Join(s.dir, snapName(mark))
+	tmp := path + tmpExt
+	f, err := s.fs.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return fmt.Errorf("wal: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			_ = s.fs.Remove(tmp)
+			err = fmt.Errorf("wal: saving snapshot %s: %w", path, err)
+		}
+	}()
+
+	hdr := make([]byte, 0, snapHeaderSize)
+	hdr = append(hdr, snapMagic...)
+	hdr = binary.LittleEndian.AppendUint32(hdr, snapFormat)
+	hdr = appendMarkPayload(hdr, mark)
+	hdr = binary.LittleEndian.AppendUint64(hdr, uint64(len(data)))
+	crc := crc32.Update(crc32.Checksum(hdr, castagnoli), castagnoli, data)
+	trailer := binary.LittleEndian.AppendUint32(nil, crc)
+
+	// Three writes rather than one copy of a possibly large snapshot.
+	_, err = f.WriteAt(hdr, 0)
+	if err == nil {
+		_, err = f.WriteAt(data, snapHeaderSize)
+	}
+	if err == nil {
+		_, err = f.WriteAt(trailer, snapHeaderSize+int64(len(data)))
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	if err := s.fs.Rename(tmp, path); err != nil {
+		return err
+	}
+	return s.fs.SyncDir(s.dir)
+}
+
+// Load returns the newest valid snapshot. A corrupt file is logged, renamed
+// aside with the suffix ".broken" and the next newest tried. It returns
+// ErrNoSnapshot when no valid file is left, and other errors (an I/O error,
+// ErrUnsupportedVersion) as they come, without trying older files.
+func (s *Snapshotter) Load() (SnapshotMark, []byte, error) {
+	return s.load(false, nil)
+}
+
+// LoadNewestAvailable is Load restricted to the snapshots whose marks are
+// in marks, normally ValidSnapshotMarks of the WAL. A file newer than the
+// one returned whose mark is not in marks was written by a Save whose
+// SaveSnapshot never happened (a crash in between): it is useless to Open,
+// so it is renamed aside with the suffix ".orphan", lest Release keep it
+// instead of a usable one.
+func (s *Snapshotter) LoadNewestAvailable(marks []SnapshotMark) (SnapshotMark, []byte, error) {
+	return s.load(true, marks)
+}
+
+// load loads the newest valid snapshot, among only if filter is set.
+func (s *Snapshotter) load(filter bool, only []SnapshotMark) (SnapshotMark, []byte, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	marks, err := s.listLocked(true)
+	if err != nil {
+		return SnapshotMark{}, nil, err
+	}
+	var orphans []SnapshotMark
+	for _, m := range marks {
+		if filter && !slices.Contains(only, m) {
+			orphans = append(orphans, m)
+			continue
+		}
+		path := filepath.Join(s.dir, snapName(m))
+		data, err := s.read(path, m)
+		if errors.Is(err, ErrCorrupt) {
+			s.log.Warn("wal: snapshot file is corrupt, moving it aside and trying an older one", "path", path, "err", err)
+			if err := s.fs.Rename(path, path+brokenExt); err != nil {
+				return SnapshotMark{}, nil, fmt.Errorf("wal: %w", err)
+			}
+			continue
+		}
+		if err != nil {
+			return SnapshotMark{}, nil, err
+		}
+		for _, o := range orphans {
+			op := filepath.Join(s.dir, snapName(o))
+			s.log.Warn("wal: snapshot file was never recorded in the WAL, moving it aside", "path", op, "loaded", path)
+			if err := s.fs.Rename(op, op+orphanExt); err != nil {
+				return SnapshotMark{}, nil, fmt.Errorf("wal: %w", err)
+			}
+		}
+		return m, data, nil
+	}
+	return SnapshotMark{}, nil, ErrNoSnapshot
+}
+
+// read reads and checks the snapshot file at path, named after m.
+func (s *Snapshotter) read(path string, m SnapshotMark) ([]byte, error) {
+	f, err := s.fs.OpenFile(path, os.O_RDONLY, 0)
+	if err != nil {
+		return nil, fmt.Errorf("wal: %w", err)
+	}
+	b, err := readFile(f, nil)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, fmt.Errorf("wal: reading %s: %w", path, err)
+	}
+	return decodeSnapshotFile(path, m, b)
+}
+
+// decodeSnapshotFile checks a whole snapshot file b, named after m, and
+// returns its data, which aliases b.
+func decodeSnapshotFile(path string, m SnapshotMark, b []byte) ([]byte, error) {
+	if len(b) < snapHeaderSize+snapCRCSize {
+		return nil, corruptf(path, 0, "snapshot file of %d bytes", len(b))
+	}
+	if string(b[:8]) != snapMagic {
+		return nil, corruptf(path, 0, "not a snapshot file (magic %q)", b[:8])
+	}
+	// The checksum first: a version field is only worth reading if sound.
+	body := len(b) - snapCRCSize
+	crc := crc32.Checksum(b[:body], castagnoli)
+	if want := binary.LittleEndian.Uint32(b[body:]); crc != want {
+		return nil, corruptf(path, int64(body), "snapshot checksum mismatch (%#08x, want %#08x)", crc, want)
+	}
+	switch v := binary.LittleEndian.Uint32(b[8:12]); {
+	case v > snapFormat:
+		return nil, fmt.Errorf("%w: snapshot %s has format %d, this build reads up to %d", ErrUnsupportedVersion, path, v, snapFormat)
+	case v == 0:
+		return nil, corruptf(path, 8, "snapshot format 0")
+	}
+	if got := decodeMarkPayload(b[12:28]); got != m {
+		return nil, corruptf(path, 12, "snapshot file holds %+v, its name says %+v", got, m)
+	}
+	if n := binary.LittleEndian.Uint64(b[28:36]); n != uint64(body-snapHeaderSize) {
+		return nil, corruptf(path, 28, "snapshot data length %d in a file with %d bytes of data", n, body-snapHeaderSize)
+	}
+	return b[snapHeaderSize:body], nil
+}
+
+// Release removes all but the newest keep snapshot files (keep >= 1). Files
+// moved aside as broken or orphaned stay, for an operator to look at.
+func (s *Snapshotter) Release(keep int) error {
+	if keep < 1 {
+		return fmt.Errorf("wal: Release must keep at least one snapshot, not %d", keep)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	marks, err := s.listLocked(false)
+	if errors.Is(err, ErrNoSnapshot) {
+		return nil
+	}
+	if err != nil || len(marks) <= keep {
+		return err
+	}
+	var errs []error
+	for _, m := range marks[keep:] {
+		path := filepath.Join(s.dir, snapName(m))
+		if err := s.fs.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			errs = append(errs, fmt.Errorf("wal: %w", err))
+			continue
+		}
+		s.log.Info("wal: released snapshot", "path", path)
+	}
+	return errors.Join(errs...)
+}
+
+// listLocked returns the marks of the snapshot files, newest first. With
+// cleanup it removes the temporary files of interrupted Saves (none can be
+// in progress: Save holds the lock).
+func (s *Snapshotter) listLocked(cleanup bool) ([]SnapshotMark, error) {
+	names, err := s.fs.List(s.dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, ErrNoSnapshot
+	}
+	if err != nil {
+		return nil, fmt.Errorf("wal: %w", err)
+	}
+	var marks []SnapshotMark
+	for _, name := range names {
+		if m, ok := parseSnapName(name); ok {
+			marks = append(marks, m)
+			continue
+		}
+		if base, ok := strings.CutSuffix(name, tmpExt); ok && cleanup {
+			if _, ok := parseSnapName(base); ok {
+				path := filepath.Join(s.dir, name)
+				if err := s.fs.Remove(path); err != nil {
+					s.log.Warn("wal: removing an unfinished snapshot file", "path", path, "err", err)
+				}
+			}
+		}
+	}
+	slices.SortFunc(marks, func(a, b SnapshotMark) int { return compareMarks(b, a) })
+	return marks, nil
+}
