@@ -7,6 +7,7 @@ import (
 
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	"go.etcd.io/etcd/api/v3/membershippb"
+	"go.etcd.io/raft/v3"
 	"go.etcd.io/raft/v3/raftpb"
 
 	"github.com/larchkv/larch/tree/mvcc"
@@ -87,7 +88,7 @@ func (s *Server) applyEnvelope(index uint64, env Envelope) error {
 			return fmt.Errorf("cluster: entry %d: bad v3 request: %w", index, err)
 		}
 		res := s.applyV3(&r)
-		s.waiters.trigger(r.ID, res)
+		s.waiters.trigger(r.ID, outcome{res: res})
 		return nil
 	default:
 		return fmt.Errorf("cluster: entry %d: %w: kind %v", index, ErrBadEnvelope, env.Kind)
@@ -151,7 +152,10 @@ func (s *Server) applyMemberAttrs(r *membershippb.ClusterMemberAttrSetRequest) {
 }
 
 func (s *Server) applyConfChange(cc raftpb.ConfChange) error {
-	cs := s.node.ApplyConfChange(cc)
+	var cs *raftpb.ConfState
+	if err := s.withRaft(func(rn *raft.RawNode) { cs = rn.ApplyConfChange(cc) }); err != nil {
+		return err
+	}
 	s.membersMu.Lock()
 	defer s.membersMu.Unlock()
 	s.confState = *cs

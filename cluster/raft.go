@@ -12,65 +12,170 @@ import (
 	"github.com/larchkv/larch/cluster/wal"
 )
 
-// runRaft owns the raft.Node: it ticks it and handles each Ready in order:
-// persist (one WAL write and one fdatasync for the whole Ready, which is
-// where concurrent proposals share a sync), hand committed entries to the
-// apply loop, then Advance.
+// proposal is one entry on its way into the Raft log.
+type proposal struct {
+	id   uint64
+	data []byte
+}
+
+// maxProposalsPerReady bounds how many queued proposals one Ready takes, so
+// one batch cannot grow without limit while the disk is slow.
+const maxProposalsPerReady = 4096
+
+// runRaft owns the raft.RawNode: nothing else touches it. It ticks it, feeds
+// it proposals and commands, and handles each Ready in order: persist (one
+// WAL write and one fdatasync for the whole Ready), send, hand committed
+// entries to the apply loop, Advance. Proposals that queue while a sync
+// runs are taken together into the next Ready: that is the group commit.
 func (s *Server) runRaft() {
 	defer s.wg.Done()
 	ticker := time.NewTicker(s.cfg.TickInterval)
 	defer ticker.Stop()
 	var prevHS raftpb.HardState
+	campaigned := false
 	for {
+		// Proposals wait in the queue while there is no leader to take them,
+		// as raft.Node does, instead of being dropped.
+		propc := s.propc
+		if s.leader.Load() == raft.None {
+			propc = nil
+		}
 		select {
 		case <-ticker.C:
-			s.node.Tick()
-		case rd := <-s.node.Ready():
-			if rd.SoftState != nil {
-				old := s.leader.Swap(rd.SoftState.Lead)
-				if old != rd.SoftState.Lead {
-					s.onLeaderChange(old, rd.SoftState.Lead)
-				}
-			}
-			if len(rd.ReadStates) > 0 {
-				s.publishReadState(rd.ReadStates[len(rd.ReadStates)-1])
-			}
-			if !raft.IsEmptySnap(rd.Snapshot) {
-				// Snapshots from a leader arrive with multi-member clusters.
-				s.fail(fmt.Errorf("cluster: received a snapshot at index %d; installing leader snapshots is not supported yet", rd.Snapshot.Metadata.Index))
-				return
-			}
-			if err := s.persist(rd.HardState, rd.Entries, prevHS); err != nil {
-				s.fail(err)
-				return
-			}
-			if !raft.IsEmptyHardState(rd.HardState) {
-				prevHS = rd.HardState
-				s.term.Store(rd.HardState.Term)
-				s.commitIndex.Store(rd.HardState.Commit)
-			}
-			if err := s.raftStorage.Append(rd.Entries); err != nil {
-				s.fail(fmt.Errorf("cluster: append to raft log: %w", err))
-				return
-			}
-			// Messages to peers go out once the entries they carry are durable here.
-			s.send(rd.Messages)
-			if len(rd.CommittedEntries) > 0 {
+			s.rn.Tick()
+		case p := <-propc:
+			s.propose(p)
+			for n := 1; n < maxProposalsPerReady; n++ {
 				select {
-				case s.applyc <- applyBatch{entries: rd.CommittedEntries}:
-				case <-s.stopping:
-					return
+				case p := <-s.propc:
+					s.propose(p)
+					continue
+				default:
 				}
+				break
 			}
-			s.node.Advance()
+		case f := <-s.cmdc:
+			f(s.rn)
 		case <-s.stopping:
 			return
+		}
+		for s.rn.HasReady() {
+			rd := s.rn.Ready()
+			if !s.handleReady(rd, &prevHS) {
+				return
+			}
+			s.rn.Advance(rd)
+		}
+		if !campaigned {
+			campaigned = s.campaignIfAlone()
 		}
 	}
 }
 
+// campaignIfAlone starts an election at once when this member is the only
+// voter, instead of waiting out a randomized election timeout. It reports
+// whether there is nothing left to decide: raft refuses to campaign until
+// the bootstrap configuration entries are applied, so it is retried.
+func (s *Server) campaignIfAlone() bool {
+	st := s.rn.Status()
+	if st.Lead != raft.None {
+		return true
+	}
+	voters := st.Config.Voters[0]
+	if _, self := voters[uint64(s.id)]; !self || len(voters) != 1 {
+		return len(voters) > 0
+	}
+	if st.Applied < st.Commit {
+		return false
+	}
+	_ = s.rn.Campaign()
+	return true
+}
+
+func (s *Server) propose(p proposal) {
+	if err := s.rn.Propose(p.data); err != nil {
+		proposalsFailed.Inc()
+		if s.leader.Load() == raft.None {
+			err = ErrNoLeader
+		}
+		s.waiters.trigger(p.id, outcome{err: err})
+	}
+}
+
+// handleReady persists and dispatches one Ready. It returns false when the
+// member must stop.
+func (s *Server) handleReady(rd raft.Ready, prevHS *raftpb.HardState) bool {
+	if rd.SoftState != nil {
+		old := s.leader.Swap(rd.SoftState.Lead)
+		if old != rd.SoftState.Lead {
+			s.onLeaderChange(old, rd.SoftState.Lead)
+		}
+	}
+	if len(rd.ReadStates) > 0 {
+		s.publishReadState(rd.ReadStates[len(rd.ReadStates)-1])
+	}
+	if !raft.IsEmptySnap(rd.Snapshot) {
+		// Snapshots from a leader arrive with multi-member clusters.
+		s.fail(fmt.Errorf("cluster: received a snapshot at index %d; installing leader snapshots is not supported yet", rd.Snapshot.Metadata.Index))
+		return false
+	}
+	if err := s.persist(rd.HardState, rd.Entries, *prevHS); err != nil {
+		s.fail(err)
+		return false
+	}
+	if !raft.IsEmptyHardState(rd.HardState) {
+		*prevHS = rd.HardState
+		s.term.Store(rd.HardState.Term)
+		s.commitIndex.Store(rd.HardState.Commit)
+	}
+	if err := s.raftStorage.Append(rd.Entries); err != nil {
+		s.fail(fmt.Errorf("cluster: append to raft log: %w", err))
+		return false
+	}
+	// Messages to peers go out once the entries they carry are durable here.
+	s.send(rd.Messages)
+	if len(rd.CommittedEntries) > 0 {
+		// While the apply loop is busy, keep serving commands: it may be
+		// waiting on one (ApplyConfChange) before it can take this batch.
+		for {
+			select {
+			case s.applyc <- applyBatch{entries: rd.CommittedEntries}:
+				return true
+			case f := <-s.cmdc:
+				f(s.rn)
+			case <-s.stopping:
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// withRaft runs f on the raft goroutine and waits for it.
+func (s *Server) withRaft(f func(rn *raft.RawNode)) error {
+	done := make(chan struct{})
+	select {
+	case s.cmdc <- func(rn *raft.RawNode) { f(rn); close(done) }:
+	case <-s.stopping:
+		return ErrStopped
+	}
+	select {
+	case <-done:
+		return nil
+	case <-s.stopping:
+		return ErrStopped
+	}
+}
+
+// persist makes the entries and HardState of a Ready durable before
+// anything that depends on them happens. A HardState that only moves Commit
+// forward is not written at all: the commit index can always be learned
+// again from the leader (a lone member re-commits its whole log when it
+// wins its next election), so it is not worth an fdatasync of its own,
+// which would double the syncs of every write. It rides along with the next
+// entries instead.
 func (s *Server) persist(hs raftpb.HardState, ents []raftpb.Entry, prev raftpb.HardState) error {
-	if len(ents) == 0 && (raft.IsEmptyHardState(hs) || hs == prev) {
+	if len(ents) == 0 && (raft.IsEmptyHardState(hs) || !raft.MustSync(hs, prev, 0)) {
 		return nil
 	}
 	wents := make([]wal.Entry, len(ents))
@@ -139,7 +244,7 @@ func (r raftLogger) Panicf(f string, v ...any)   { r.Panic(fmt.Sprintf(f, v...))
 
 var _ raft.Logger = raftLogger{}
 
-// Propose replicates one v3 request and returns what applying it produced.
+// proposeEnvelope replicates one entry and waits for what applying it produced.
 func (s *Server) proposeEnvelope(ctx context.Context, id uint64, env Envelope) (Result, error) {
 	data := env.Marshal()
 	if len(data) > s.cfg.MaxRequestBytes {
@@ -148,14 +253,19 @@ func (s *Server) proposeEnvelope(ctx context.Context, id uint64, env Envelope) (
 	ch := s.waiters.register(id)
 	proposalsPending.Inc()
 	defer proposalsPending.Dec()
-	if err := s.node.Propose(ctx, data); err != nil {
+	select {
+	case s.propc <- proposal{id: id, data: data}:
+	case <-ctx.Done():
 		s.waiters.cancel(id)
 		proposalsFailed.Inc()
-		return Result{}, s.contextError(ctx, err)
+		return Result{}, s.contextError(ctx, ctx.Err())
+	case <-s.stopping:
+		s.waiters.cancel(id)
+		return Result{}, ErrStopped
 	}
 	select {
-	case r := <-ch:
-		return r, nil
+	case o := <-ch:
+		return o.res, o.err
 	case <-ctx.Done():
 		s.waiters.cancel(id)
 		proposalsFailed.Inc()

@@ -97,12 +97,10 @@ func (s *Server) requestReadIndex() (uint64, error) {
 	retry := time.NewTicker(2 * s.cfg.TickInterval * time.Duration(max(1, s.cfg.ElectionTicks/2)))
 	defer retry.Stop()
 	send := func() error {
-		ctx, cancel := context.WithTimeout(context.Background(), s.RequestTimeout())
-		defer cancel()
-		return s.node.ReadIndex(ctx, rctx)
+		return s.withRaft(func(rn *raft.RawNode) { rn.ReadIndex(rctx) })
 	}
 	if err := send(); err != nil {
-		return 0, s.contextError(context.Background(), err)
+		return 0, err
 	}
 	for {
 		select {
@@ -112,7 +110,7 @@ func (s *Server) requestReadIndex() (uint64, error) {
 			}
 		case <-retry.C:
 			if err := send(); err != nil {
-				return 0, s.contextError(context.Background(), err)
+				return 0, err
 			}
 		case <-deadline.C:
 			if s.Leader() == 0 {

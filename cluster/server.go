@@ -57,7 +57,10 @@ type Server struct {
 	id        MemberID
 	clusterID ClusterID
 
-	node        raft.Node
+	// rn is owned by the runRaft goroutine; others reach it through cmdc.
+	rn          *raft.RawNode
+	propc       chan proposal
+	cmdc        chan func(*raft.RawNode)
 	raftStorage *raft.MemoryStorage
 	snapshotter *wal.Snapshotter
 
@@ -124,6 +127,8 @@ func NewServer(cfg Config) (*Server, error) {
 		kv:          mvcc.New(),
 		members:     map[MemberID]*Member{},
 		applyc:      make(chan applyBatch, 256),
+		propc:       make(chan proposal, maxProposalsPerReady),
+		cmdc:        make(chan func(*raft.RawNode)),
 		readStatec:  make(chan raft.ReadState, 1),
 		readwaitc:   make(chan struct{}, 1),
 		readPending: newReadNotifier(),
@@ -210,7 +215,16 @@ func (s *Server) bootstrap(walDir string, rcfg *raft.Config) error {
 	}
 	s.wal = w
 	rcfg.ID = uint64(s.id)
-	s.node = raft.StartNode(rcfg, peers)
+	rn, err := raft.NewRawNode(rcfg)
+	if err != nil {
+		w.Close()
+		return fmt.Errorf("cluster: start raft: %w", err)
+	}
+	if err := rn.Bootstrap(peers); err != nil {
+		w.Close()
+		return fmt.Errorf("cluster: bootstrap raft: %w", err)
+	}
+	s.rn = rn
 	s.logger.Info("bootstrapped new cluster member", "name", s.cfg.Name, "member-id", s.id.String(), "cluster-id", s.clusterID.String(), "members", len(peers))
 	return nil
 }
@@ -273,25 +287,22 @@ func (s *Server) restart(walDir string, rcfg *raft.Config) error {
 	}
 	rcfg.ID = uint64(s.id)
 	rcfg.Applied = mark.Index
-	s.node = raft.RestartNode(rcfg)
+	rn, err := raft.NewRawNode(rcfg)
+	if err != nil {
+		w.Close()
+		return fmt.Errorf("cluster: restart raft: %w", err)
+	}
+	s.rn = rn
 	s.logger.Info("restarted member", "name", s.cfg.Name, "member-id", s.id.String(), "cluster-id", s.clusterID.String(),
 		"snapshot-index", mark.Index, "wal-entries", len(ents), "commit-index", hs.Commit)
 	return nil
 }
 
 func (s *Server) start() {
-	s.wg.Add(3)
+	s.wg.Add(4)
 	go s.runRaft()
 	go s.runApply()
 	go s.runReadIndex()
-	// A lone voter need not wait out a randomized election timeout.
-	go func() {
-		voters := s.node.Status().Config.Voters[0]
-		if _, self := voters[uint64(s.id)]; self && len(voters) == 1 {
-			_ = s.node.Campaign(context.Background())
-		}
-	}()
-	s.wg.Add(1)
 	go s.publish()
 }
 
@@ -300,7 +311,6 @@ func (s *Server) start() {
 func (s *Server) Stop() {
 	s.stopOnce.Do(func() {
 		close(s.stopping)
-		s.node.Stop()
 		s.wg.Wait()
 		s.walMu.Lock()
 		if err := s.wal.Close(); err != nil {

@@ -11,14 +11,21 @@ import (
 // goroutine that proposed it.
 type waitRegistry struct {
 	mu sync.Mutex // guards m
-	m  map[uint64]chan Result
+	m  map[uint64]chan outcome
 }
 
-func (w *waitRegistry) register(id uint64) <-chan Result {
-	ch := make(chan Result, 1)
+// outcome is what a proposer learns: the result of applying its entry, or
+// why it was never applied.
+type outcome struct {
+	res Result
+	err error
+}
+
+func (w *waitRegistry) register(id uint64) <-chan outcome {
+	ch := make(chan outcome, 1)
 	w.mu.Lock()
 	if w.m == nil {
-		w.m = map[uint64]chan Result{}
+		w.m = map[uint64]chan outcome{}
 	}
 	w.m[id] = ch
 	w.mu.Unlock()
@@ -33,7 +40,7 @@ func (w *waitRegistry) cancel(id uint64) {
 
 // trigger delivers r to the waiter of id, if this member proposed it and
 // the proposer still waits. It never blocks the apply loop.
-func (w *waitRegistry) trigger(id uint64, r Result) {
+func (w *waitRegistry) trigger(id uint64, r outcome) {
 	w.mu.Lock()
 	ch, ok := w.m[id]
 	delete(w.m, id)

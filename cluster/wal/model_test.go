@@ -101,6 +101,7 @@ func TestRandomAgainstModel(t *testing.T) {
 						t.Fatal(err)
 					}
 					m.mark = mark
+					m.hs.Commit = max(m.hs.Commit, mark.Index)
 				case op < 16:
 					if err := w.ReleaseTo(m.mark.Index); err != nil {
 						t.Fatal(err)

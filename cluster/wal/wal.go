@@ -434,9 +434,20 @@ func (w *WAL) SaveSnapshot(mark SnapshotMark) error {
 	if err := w.rollIfFullLocked(); err != nil {
 		return err
 	}
-	if err := w.writeLocked(appendSnapshot(w.buf[:0], mark, flagBatchEnd)); err != nil {
+	// A snapshot holds only committed entries, so its index is a lower
+	// bound of the commit index. Recording that here keeps the mark valid
+	// (ValidSnapshotMarks) even when the caller does not persist HardStates
+	// that only advance Commit, which need no sync of their own.
+	hs := w.hs
+	b := w.buf[:0]
+	if hs.Commit < mark.Index {
+		hs.Commit = mark.Index
+		b = appendHardState(b, hs, 0)
+	}
+	if err := w.writeLocked(appendSnapshot(b, mark, flagBatchEnd)); err != nil {
 		return err
 	}
+	w.hs = hs
 	w.mark = mark
 	w.lastIndex = max(w.lastIndex, mark.Index)
 	return nil

@@ -379,17 +379,16 @@ func TestFollowerSnapshotJump(t *testing.T) {
 	}
 }
 
-// A mark recorded before the hard state that commits it (a crash in
-// between) is not offered to restart from.
-func TestValidSnapshotMarksNeedsCommit(t *testing.T) {
+// A snapshot holds only committed entries, so recording its mark also
+// records its index as committed: the mark is valid for a restart even if
+// no HardState with that commit index was saved (the caller need not sync
+// commit-only HardStates).
+func TestSnapshotMarkRecordsCommit(t *testing.T) {
 	dir := t.TempDir()
 	opts, _ := testOpts(t, smallSegments)
 	w := mustCreate(t, dir, opts)
-	mustSave(t, w, HardState{Term: 1, Commit: 5}, mkEnts(1, 5, 1))
+	mustSave(t, w, HardState{Term: 1, Commit: 3}, mkEnts(1, 5, 1))
 	if err := w.SaveSnapshot(SnapshotMark{Index: 5, Term: 1}); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.SaveSnapshot(SnapshotMark{Index: 9, Term: 2}); err != nil {
 		t.Fatal(err)
 	}
 	mustClose(t, w)
@@ -399,6 +398,11 @@ func TestValidSnapshotMarksNeedsCommit(t *testing.T) {
 	}
 	if want := []SnapshotMark{{}, {Index: 5, Term: 1}}; !equalMarks(marks, want) {
 		t.Fatalf("ValidSnapshotMarks = %v, want %v", marks, want)
+	}
+	w, hs, _ := reopen(t, dir, SnapshotMark{Index: 5, Term: 1}, opts)
+	mustClose(t, w)
+	if hs.Commit != 5 || hs.Term != 1 {
+		t.Fatalf("hard state after the mark = %+v, want term 1 commit 5", hs)
 	}
 }
 
