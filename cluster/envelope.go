@@ -44,10 +44,16 @@ const envelopeHeaderSize = 2
 // Marshal encodes the envelope as version, kind, payload.
 func (e Envelope) Marshal() []byte {
 	b := make([]byte, envelopeHeaderSize+len(e.Payload))
-	b[0] = EnvelopeVersion
-	b[1] = byte(e.Kind)
+	putEnvelopeHeader(b, e.Kind)
 	copy(b[envelopeHeaderSize:], e.Payload)
 	return b
+}
+
+// putEnvelopeHeader writes the header into the first bytes of b, for
+// callers that marshal the payload in place behind it.
+func putEnvelopeHeader(b []byte, k Kind) {
+	b[0] = EnvelopeVersion
+	b[1] = byte(k)
 }
 
 // UnmarshalEnvelope decodes an entry's data. The payload aliases data.

@@ -178,14 +178,26 @@ func (s *Server) persist(hs raftpb.HardState, ents []raftpb.Entry, prev raftpb.H
 	if len(ents) == 0 && (raft.IsEmptyHardState(hs) || !raft.MustSync(hs, prev, 0)) {
 		return nil
 	}
-	wents := make([]wal.Entry, len(ents))
+	// The WAL copies what it is given before Save returns, so every entry
+	// is marshalled into one scratch buffer that the next Ready reuses.
+	size := 0
 	for i := range ents {
-		data, err := ents[i].Marshal()
+		size += ents[i].Size()
+	}
+	if cap(s.persistScratch) < size {
+		s.persistScratch = make([]byte, size)
+	}
+	buf := s.persistScratch[:size]
+	wents := s.persistEntries[:0]
+	for i := range ents {
+		n, err := ents[i].MarshalTo(buf)
 		if err != nil {
 			return fmt.Errorf("cluster: marshal entry: %w", err)
 		}
-		wents[i] = wal.Entry{Index: ents[i].Index, Term: ents[i].Term, Data: data}
+		wents = append(wents, wal.Entry{Index: ents[i].Index, Term: ents[i].Term, Data: buf[:n:n]})
+		buf = buf[n:]
 	}
+	s.persistEntries = wents[:0]
 	if raft.IsEmptyHardState(hs) {
 		hs = prev
 	}
@@ -244,9 +256,9 @@ func (r raftLogger) Panicf(f string, v ...any)   { r.Panic(fmt.Sprintf(f, v...))
 
 var _ raft.Logger = raftLogger{}
 
-// proposeEnvelope replicates one entry and waits for what applying it produced.
-func (s *Server) proposeEnvelope(ctx context.Context, id uint64, env Envelope) (Result, error) {
-	data := env.Marshal()
+// proposeEntry replicates one marshalled envelope and waits for what
+// applying it produced.
+func (s *Server) proposeEntry(ctx context.Context, id uint64, data []byte) (Result, error) {
 	if len(data) > s.cfg.MaxRequestBytes {
 		return Result{}, ErrRequestTooLarge
 	}

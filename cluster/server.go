@@ -58,11 +58,15 @@ type Server struct {
 	clusterID ClusterID
 
 	// rn is owned by the runRaft goroutine; others reach it through cmdc.
-	rn          *raft.RawNode
-	propc       chan proposal
-	cmdc        chan func(*raft.RawNode)
-	raftStorage *raft.MemoryStorage
-	snapshotter *wal.Snapshotter
+	rn    *raft.RawNode
+	propc chan proposal
+	// persistScratch and persistEntries are the raft loop's reusable
+	// buffers for handing entries to the WAL.
+	persistScratch []byte
+	persistEntries []wal.Entry
+	cmdc           chan func(*raft.RawNode)
+	raftStorage    *raft.MemoryStorage
+	snapshotter    *wal.Snapshotter
 
 	// walMu serialises the raft loop's appends with the snapshot
 	// goroutine's marks and releases.

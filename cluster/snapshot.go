@@ -35,7 +35,9 @@ type restoredState struct {
 	confState raftpb.ConfState
 }
 
-func encodeSnapshot(st stateView) ([]byte, error) {
+// encodeSnapshot encodes a captured state; sizeHint is the expected size
+// of its keyspace section.
+func encodeSnapshot(st stateView, sizeHint int64) ([]byte, error) {
 	var buf bytes.Buffer
 	buf.WriteString(snapshotMagic)
 	buf.WriteByte(snapshotVersion)
@@ -55,6 +57,8 @@ func encodeSnapshot(st stateView) ([]byte, error) {
 	}
 	section(sectionMembers, members)
 	var kv bytes.Buffer
+	// Growing a large buffer step by step costs more than the encoding.
+	kv.Grow(int(sizeHint))
 	if _, err := st.kv.WriteTo(&kv); err != nil {
 		return nil, err
 	}
@@ -126,7 +130,7 @@ func (s *Server) restoreState(st restoredState) {
 // a mark, which restart skips for the previous snapshot, whose entries are
 // all still in the WAL.
 func (s *Server) writeSnapshot(index, term uint64, st stateView) error {
-	data, err := encodeSnapshot(st)
+	data, err := encodeSnapshot(st, s.lastSnapshotSize.Load()+st.logBytes)
 	if err != nil {
 		return err
 	}
