@@ -85,16 +85,25 @@ func (s *Server) applyEntry(e *raftpb.Entry) error {
 func (s *Server) applyEnvelope(index uint64, env Envelope) error {
 	switch env.Kind {
 	case KindV3:
-		var r pb.InternalRaftRequest
-		if err := r.Unmarshal(env.Payload); err != nil {
-			return fmt.Errorf("cluster: entry %d: bad v3 request: %w", index, err)
+		r, err := decodeV3(env.Payload)
+		if err != nil {
+			return fmt.Errorf("cluster: entry %d: %w", index, err)
 		}
-		res := s.applyV3(&r)
+		res := s.applyV3(r)
 		s.waiters.trigger(r.ID, outcome{res: res})
 		return nil
 	default:
 		return fmt.Errorf("cluster: entry %d: %w: kind %v", index, ErrBadEnvelope, env.Kind)
 	}
+}
+
+// decodeV3 decodes the payload of a KindV3 envelope.
+func decodeV3(payload []byte) (*pb.InternalRaftRequest, error) {
+	r := &pb.InternalRaftRequest{}
+	if err := r.Unmarshal(payload); err != nil {
+		return nil, fmt.Errorf("%w: bad v3 request: %v", ErrBadEnvelope, err)
+	}
+	return r, nil
 }
 
 // noLeases answers "no" for every lease until the lease store exists.
