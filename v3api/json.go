@@ -2,10 +2,14 @@ package v3api
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
+	"net/http"
+	"strings"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 )
 
@@ -47,4 +51,16 @@ func (c *compactJSON) NewEncoder(w io.Writer) runtime.Encoder {
 		_, err = w.Write(b)
 		return err
 	})
+}
+
+// gatewayErrorHandler is the gateway's default error handler, but with
+// protobuf-go's error prefix made plain. protojson's errors start with
+// "proto:" and then, chosen per binary to keep people from matching on
+// them, a space or a no-break space; etcd's binary says "proto: ", so bad
+// JSON gets the same message from Larch.
+func gatewayErrorHandler(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
+	if st, ok := status.FromError(err); ok && strings.Contains(st.Message(), "\u00a0") {
+		err = status.Error(st.Code(), strings.ReplaceAll(st.Message(), "proto:\u00a0", "proto: "))
+	}
+	runtime.DefaultHTTPErrorHandler(ctx, mux, m, w, r, err)
 }

@@ -21,6 +21,7 @@ import (
 	"go.etcd.io/etcd/api/v3/etcdserverpb/gw"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
 	"google.golang.org/grpc/test/bufconn"
 
 	"github.com/larchkv/larch/cluster"
@@ -130,14 +131,14 @@ func New(member *cluster.Server, cfg Config) (*Server, error) {
 	conn, err := grpc.NewClient("passthrough:///larch-gateway",
 		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return s.loopback.DialContext(ctx) }),
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithDefaultCallOptions(grpc.ForceCodec(codec{}), grpc.MaxCallRecvMsgSize(math.MaxInt32), grpc.MaxCallSendMsgSize(math.MaxInt32)),
+		grpc.WithDefaultCallOptions(grpc.ForceCodecV2(gatewayCodec{}), grpc.MaxCallRecvMsgSize(math.MaxInt32), grpc.MaxCallSendMsgSize(math.MaxInt32)),
 	)
 	if err != nil {
 		s.grpc.Stop()
 		return nil, err
 	}
 	s.gwConn = conn
-	gwmux := runtime.NewServeMux(runtime.WithMarshalerOption(runtime.MIMEWildcard, newGatewayMarshaler()))
+	gwmux := runtime.NewServeMux(runtime.WithMarshalerOption(runtime.MIMEWildcard, newGatewayMarshaler()), runtime.WithErrorHandler(gatewayErrorHandler))
 	ctx := context.Background()
 	for _, register := range []func(context.Context, *runtime.ServeMux, *grpc.ClientConn) error{
 		gw.RegisterKVHandler, gw.RegisterWatchHandler, gw.RegisterLeaseHandler,
@@ -149,11 +150,10 @@ func New(member *cluster.Server, cfg Config) (*Server, error) {
 		}
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/v3/", corsHandler(gwmux))
+	mux.Handle("/v3/", gwmux)
 	mux.HandleFunc("/version", s.serveVersion)
 	mux.HandleFunc("/health", s.serveHealth)
-	mux.HandleFunc("/livez", s.serveProbe)
-	mux.HandleFunc("/readyz", s.serveProbe)
+	s.handleProbes(mux)
 	mux.Handle("/metrics", promhttp.Handler())
 	if cfg.EnablePprof {
 		mux.HandleFunc("/debug/pprof/", pprof.Index)
@@ -162,7 +162,7 @@ func New(member *cluster.Server, cfg Config) (*Server, error) {
 		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	}
-	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn)}
+	s.http = &http.Server{Handler: accessHandler(mux), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn)}
 	return s, nil
 }
 
@@ -180,7 +180,7 @@ func (s *Server) Serve(l net.Listener) error {
 	go func() { errc <- s.http.Serve(httpL) }()
 	go func() { errc <- m.Serve() }()
 	err := <-errc
-	if errors.Is(err, net.ErrClosed) || errors.Is(err, http.ErrServerClosed) || errors.Is(err, grpc.ErrServerStopped) || errors.Is(err, cmux.ErrListenerClosed) {
+	if errors.Is(err, net.ErrClosed) || errors.Is(err, http.ErrServerClosed) || errors.Is(err, grpc.ErrServerStopped) || errors.Is(err, cmux.ErrListenerClosed) || errors.Is(err, cmux.ErrServerClosed) {
 		return nil
 	}
 	return err
@@ -233,21 +233,38 @@ func propose[T any](ctx context.Context, s *Server, r *pb.InternalRaftRequest) (
 	return resp, nil
 }
 
-func corsHandler(h http.Handler) http.Handler {
+// accessHandler is what etcd puts in front of every HTTP path of the client
+// port: /v3beta/ is an alias of /v3/, every answer carries the CORS
+// headers, and OPTIONS is answered 200 on any path.
+func accessHandler(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Access-Control-Allow-Origin", "*")
-		w.Header().Set("Access-Control-Allow-Methods", "POST, GET, OPTIONS, PUT, DELETE")
-		w.Header().Set("Access-Control-Allow-Headers", "accept, content-type, authorization")
+		if r.URL != nil && strings.HasPrefix(r.URL.Path, "/v3beta/") {
+			r.URL.Path = strings.Replace(r.URL.Path, "/v3beta/", "/v3/", 1)
+		}
+		w.Header().Add("Access-Control-Allow-Methods", "POST, GET, OPTIONS, PUT, DELETE")
+		w.Header().Add("Access-Control-Allow-Origin", "*")
+		w.Header().Add("Access-Control-Allow-Headers", "accept, content-type, authorization")
 		if r.Method == http.MethodOptions {
+			w.WriteHeader(http.StatusOK)
 			return
 		}
 		h.ServeHTTP(w, r)
 	})
 }
 
+// allowMethod answers 405 with an Allow header, as etcd's plain HTTP
+// endpoints do, unless r uses method.
+func allowMethod(w http.ResponseWriter, r *http.Request, method string) bool {
+	if r.Method == method {
+		return true
+	}
+	w.Header().Set("Allow", method)
+	http.Error(w, "Method Not Allowed", http.StatusMethodNotAllowed)
+	return false
+}
+
 func (s *Server) serveVersion(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodGet {
-		http.Error(w, "Method Not Allowed", http.StatusMethodNotAllowed)
+	if !allowMethod(w, r, http.MethodGet) {
 		return
 	}
 	b, _ := json.Marshal(struct {
@@ -259,70 +276,118 @@ func (s *Server) serveVersion(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(b)
 }
 
-// serveHealth answers etcd's /health: healthy when a linearizable read
-// succeeds, which needs a leader and a working quorum.
+// serveHealth answers etcd's /health: healthy when no alarm is raised
+// (none can be yet), there is a leader and a read succeeds, linearizable
+// unless ?serializable=true, which also skips the leader check. The JSON
+// goes out as text/plain, as etcd's does.
 func (s *Server) serveHealth(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodGet {
-		http.Error(w, "Method Not Allowed", http.StatusMethodNotAllowed)
+	if !allowMethod(w, r, http.MethodGet) {
 		return
 	}
 	type health struct {
 		Health string `json:"health"`
 		Reason string `json:"reason"`
 	}
+	serializable := r.URL.Query().Get("serializable") == "true"
 	h := health{Health: "true"}
-	status := http.StatusOK
-	ctx, cancel := context.WithTimeout(r.Context(), time.Second+2*s.member.RequestTimeout()/7)
-	defer cancel()
-	if s.member.Leader() == 0 {
+	if !serializable && s.member.Leader() == 0 {
 		h = health{Health: "false", Reason: "RAFT NO LEADER"}
-	} else if err := s.member.LinearizableReadNotify(ctx); err != nil {
-		h = health{Health: "false", Reason: "RAFT NO LEADER"}
-		if !errors.Is(err, cluster.ErrNoLeader) {
-			h.Reason = "QGET ERROR: " + err.Error()
-		}
-	}
-	if h.Health != "true" {
-		status = http.StatusServiceUnavailable
+	} else if err := s.readCheck(r.Context(), serializable); err != nil {
+		h = health{Health: "false", Reason: "RANGE ERROR:" + err.Error()}
 	}
 	b, _ := json.Marshal(h)
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_, _ = w.Write(b)
+	if h.Health != "true" {
+		http.Error(w, string(b), http.StatusServiceUnavailable)
+		return
+	}
+	_, _ = w.Write(b) // no Content-Type: etcd's is sniffed, text/plain
 }
 
-// serveProbe answers /livez and /readyz with etcd's plain-text checks.
-func (s *Server) serveProbe(w http.ResponseWriter, r *http.Request) {
-	checks := []string{"serializable_read"}
-	if strings.HasSuffix(r.URL.Path, "readyz") {
-		checks = []string{"data_corruption", "linearizable_read", "non_learner", "serializable_read"}
+// readCheck is the read etcd's health checks make: a linearizable one
+// waits for the read index, within the request timeout.
+func (s *Server) readCheck(ctx context.Context, serializable bool) error {
+	if serializable {
+		return nil // the local store always answers
 	}
-	failed := ""
-	if strings.HasSuffix(r.URL.Path, "readyz") {
-		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-		if err := s.member.LinearizableReadNotify(ctx); err != nil {
-			failed = "linearizable_read"
+	ctx, cancel := context.WithTimeout(ctx, s.member.RequestTimeout())
+	defer cancel()
+	if err := s.member.LinearizableReadNotify(ctx); err != nil {
+		// etcd reports its server error, which is the status message.
+		return errors.New(status.Convert(togRPCError(err)).Message())
+	}
+	return nil
+}
+
+// probe is one named check of /livez or /readyz.
+type probe struct {
+	name  string
+	check func(context.Context) error
+}
+
+// handleProbes serves etcd's /livez and /readyz, each with its checks also
+// reachable one by one as /livez/<check> and /readyz/<check>.
+func (s *Server) handleProbes(mux *http.ServeMux) {
+	serializable := probe{"serializable_read", func(ctx context.Context) error { return s.readCheck(ctx, true) }}
+	for _, reg := range []struct {
+		path   string
+		probes []probe
+	}{
+		{"/livez", []probe{serializable}},
+		{"/readyz", []probe{
+			// No alarm can be raised yet, so data_corruption always passes;
+			// a Larch member is never a learner yet.
+			{"data_corruption", func(context.Context) error { return nil }},
+			{"linearizable_read", func(ctx context.Context) error { return s.readCheck(ctx, false) }},
+			{"non_learner", func(context.Context) error { return nil }},
+			serializable,
+		}},
+	} {
+		probes := reg.probes
+		mux.HandleFunc(reg.path, func(w http.ResponseWriter, r *http.Request) {
+			excluded := map[string]bool{}
+			for _, name := range r.URL.Query()["exclude"] {
+				excluded[name] = true
+			}
+			var run []probe
+			for _, p := range probes {
+				if !excluded[p.name] {
+					run = append(run, p)
+				}
+			}
+			serveProbes(w, r, run)
+		})
+		for _, p := range probes {
+			mux.HandleFunc(reg.path+"/"+p.name, func(w http.ResponseWriter, r *http.Request) {
+				serveProbes(w, r, []probe{p})
+			})
 		}
-		cancel()
 	}
-	_, verbose := r.URL.Query()["verbose"]
+}
+
+// serveProbes runs probes and answers as etcd does: "ok", after the list of
+// checks with ?verbose; on a failure 503 with the list, failures explained.
+func serveProbes(w http.ResponseWriter, r *http.Request, probes []probe) {
+	if !allowMethod(w, r, http.MethodGet) {
+		return
+	}
 	var b strings.Builder
-	for _, c := range checks {
-		if !verbose {
-			break
-		}
-		if c == failed {
-			fmt.Fprintf(&b, "[-]%s failed: reason withheld\n", c)
+	failed := false
+	for _, p := range probes {
+		if err := p.check(r.Context()); err != nil {
+			fmt.Fprintf(&b, "[-]%s failed: %v\n", p.name, err)
+			failed = true
 		} else {
-			fmt.Fprintf(&b, "[+]%s ok\n", c)
+			fmt.Fprintf(&b, "[+]%s ok\n", p.name)
 		}
 	}
-	if failed != "" {
-		w.WriteHeader(http.StatusServiceUnavailable)
-		fmt.Fprintf(&b, "%s check failed\n", r.URL.Path[1:])
-	} else {
-		b.WriteString("ok\n")
+	if failed {
+		http.Error(w, b.String(), http.StatusServiceUnavailable)
+		return
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	_, _ = w.Write([]byte(b.String()))
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	if _, verbose := r.URL.Query()["verbose"]; verbose {
+		_, _ = w.Write([]byte(b.String()))
+	}
+	_, _ = w.Write([]byte("ok\n"))
 }

@@ -23,7 +23,12 @@ func (s *Store) Compact(rev int64) error {
 	// Two clones: one to walk, one to change. Walking s.tree itself outside
 	// mu would race with Snapshot, which clones s.tree and so writes to it.
 	walk, next := s.tree.Clone(), s.tree.Clone()
+	prev := s.compactRev
 	s.mu.Unlock()
+
+	// etcd hashes the revisions it walks while compacting and answers
+	// HashKV at rev from that hash afterwards (CompactionHash).
+	hash := hashTree(walk, rev, prev, true)
 
 	walk.Ascend(func(e keyEntry) bool {
 		vs := compactVersions(e.versions, rev)
@@ -39,6 +44,7 @@ func (s *Store) Compact(rev int64) error {
 
 	s.mu.Lock()
 	s.tree, s.compactRev = next, rev
+	s.rememberHashLocked(compactionHash{hash: hash, rev: rev, compactRev: prev})
 	s.mu.Unlock()
 	return nil
 }

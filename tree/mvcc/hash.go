@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"hash/crc32"
 	"slices"
+
+	"github.com/google/btree"
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -23,7 +25,11 @@ const keyBucket = "key"
 // 8-byte sub, 't' for a tombstone) and its marshalled mvccpb.KeyValue (a
 // tombstone's holds only the key). A version at or below the compaction is
 // skipped unless it is what a compaction at rev would keep of a key and is
-// not a tombstone; when no key has such a version, nothing is skipped.
+// not a tombstone; when no key has such a version, nothing is skipped but a
+// tombstone exactly at the compaction, which is always skipped.
+//
+// HashKV computes; etcd's RPC first looks among the compaction hashes
+// (CompactionHash).
 func (s *Store) HashKV(rev int64) (hash uint32, hashRev int64, compactRev int64, err error) {
 	return s.Snapshot().hashKV(rev)
 }
@@ -38,19 +44,28 @@ func (v *Snapshot) hashKV(rev int64) (uint32, int64, int64, error) {
 	if rev <= 0 {
 		rev = v.rev
 	}
+	return hashTree(v.tree, rev, v.compactRev, false), rev, v.compactRev, nil
+}
 
-	// etcd reads these from bbolt in revision order; collect and sort.
+// hashTree is etcd's kvHasher over tree, which holds what etcd's bbolt
+// "key" bucket holds: every stored version at or below rev, in revision
+// order. A version at or below compactRev is skipped unless it is what a
+// compaction at rev keeps of its key, when any key has such a version; a
+// tombstone exactly at compactRev is always skipped. HashKV asks what
+// etcd's index.Keep keeps, which leaves out a tombstone; the hash taken
+// while compacting (compacting=true) asks index.Compact, which keeps it.
+func hashTree(tree *btree.BTreeG[keyEntry], rev, compactRev int64, compacting bool) uint32 {
 	type item struct {
 		key []byte
 		v   *version
-		// compacted: at or below the compaction and not kept by it.
+		// compacted: at or below the compaction and not kept at rev.
 		compacted bool
 	}
 	var items []item
 	keepAny := false
-	v.tree.Ascend(func(e keyEntry) bool {
+	tree.Ascend(func(e keyEntry) bool {
 		_, at := compactPoint(e.versions, rev)
-		if at >= 0 && e.versions[at].tombstone() {
+		if at >= 0 && !compacting && e.versions[at].tombstone() {
 			at = -1
 		}
 		keepAny = keepAny || at >= 0
@@ -59,7 +74,10 @@ func (v *Snapshot) hashKV(rev int64) (uint32, int64, int64, error) {
 			if ver.rev.Main > rev {
 				break
 			}
-			items = append(items, item{key: e.key, v: ver, compacted: ver.rev.Main <= v.compactRev && i != at})
+			if ver.rev.Main == compactRev && ver.tombstone() {
+				continue
+			}
+			items = append(items, item{key: e.key, v: ver, compacted: ver.rev.Main <= compactRev && i != at})
 		}
 		return true
 	})
@@ -80,7 +98,50 @@ func (v *Snapshot) hashKV(rev int64) (uint32, int64, int64, error) {
 		buf = appendKVProto(buf, it.key, it.v)
 		h.Write(buf)
 	}
-	return h.Sum32(), rev, v.compactRev, nil
+	return h.Sum32()
+}
+
+// compactionHashes is how many compaction hashes a store remembers, etcd's
+// hashStorageMaxSize.
+const compactionHashes = 10
+
+// compactionHash is the HashKV a compaction computed on its way.
+type compactionHash struct {
+	hash       uint32
+	rev        int64 // the compaction's revision
+	compactRev int64 // the compaction before it
+}
+
+// CompactionHash returns the hash the compaction at rev computed, with the
+// compaction before it, if it is among the last ten this store ran. etcd's
+// HashKV answers from these first, whenever the asked revision equals one
+// of them, even one now below the compaction (and even 0, after a
+// "compact 0"). They are what the members of a cluster compare, and they
+// are the store's memory of its own compactions since it started: a
+// restored store starts without any, as etcd does after a restart.
+//
+// The hash is HashKV at rev as the store stood before that compaction,
+// except that a tombstone at rev counts as kept (etcd hashes while it
+// compacts, with the compaction's own keep set).
+func (s *Store) CompactionHash(rev int64) (hash uint32, compactRev int64, ok bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for _, h := range s.hashes {
+		if h.rev == rev {
+			return h.hash, h.compactRev, true
+		}
+	}
+	return 0, 0, false
+}
+
+// rememberHashLocked records a compaction hash, keeping the newest ten by
+// revision. s.mu must be held.
+func (s *Store) rememberHashLocked(h compactionHash) {
+	s.hashes = append(s.hashes, h)
+	slices.SortStableFunc(s.hashes, func(a, b compactionHash) int { return cmp.Compare(a.rev, b.rev) })
+	if n := len(s.hashes); n > compactionHashes {
+		s.hashes = slices.Delete(s.hashes, 0, n-compactionHashes)
+	}
 }
 
 // Hash returns a CRC-32C of the whole store: every stored version of every

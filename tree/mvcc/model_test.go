@@ -470,6 +470,9 @@ func (m *model) HashKV(rev int64) (uint32, int64, int64, error) {
 		}
 		keepAny = keepAny || keep != nil
 		for _, v := range stored {
+			if v.rev.Main == m.compactRev && v.tomb {
+				continue // etcd never hashes a tombstone at the compaction
+			}
 			if v.rev.Main <= rev {
 				items = append(items, item{key, v, v.rev.Main <= m.compactRev && (keep == nil || keep.rev != v.rev)})
 			}

@@ -100,6 +100,9 @@ type Store struct {
 	rev        int64  // revision of the last write that changed something
 	compactRev int64  // -1 until the first compaction
 	epoch      uint64 // bumped by every Snapshot; see keyEntry
+	// hashes are the last compactions' hashes (CompactionHash). They are
+	// not part of snapshots: etcd keeps them in memory only.
+	hashes []compactionHash
 
 	// w is the write path's scratch state, reused so a txn allocates little.
 	// Guarded by writeMu.
