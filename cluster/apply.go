@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
@@ -38,7 +39,9 @@ func (s *Server) runApply() {
 			for i := range b.entries {
 				s.bytesSinceSnap += int64(len(b.entries[i].Data))
 				if err := s.applyEntry(&b.entries[i]); err != nil {
-					s.fail(err)
+					if !errors.Is(err, ErrStopped) {
+						s.fail(err)
+					}
 					return
 				}
 			}

@@ -8,12 +8,16 @@
 // A Server runs four long-lived goroutines, all started by NewServer and
 // stopped and waited for by Stop:
 //
-//   - runRaft owns the raft.Node. For each Ready it appends the new entries
-//     and HardState to the WAL in one write with one fdatasync, then appends
+//   - runRaft owns the raft.RawNode; other goroutines reach it only through
+//     channels (proposals, and commands such as ReadIndex and
+//     ApplyConfChange). For each Ready it appends the new entries, with the
+//     HardState, to the WAL in one write with one fdatasync, then appends
 //     them to the in-memory Raft log, sends messages, hands the committed
 //     entries to the apply loop and calls Advance. Proposals that arrive
-//     while a sync is in progress pile up in raft and go out together in the
-//     next Ready: that is the group commit, and it needs no timer.
+//     while a sync is in progress wait in the channel and all go into the
+//     next Ready: that is the group commit, and it needs no timer. A
+//     HardState that only moves the commit index is not written on its own:
+//     the commit index can be learned again from the leader.
 //   - runApply is the only goroutine that changes the state machines. It
 //     applies entries strictly in log order, hands each result to the
 //     proposer waiting for it (waitRegistry), advances the applied index
@@ -40,10 +44,15 @@
 // A write is acknowledged only after the apply loop applied it, and it is
 // applied only after it was committed, which on every member (a single one
 // included) happens only after the entry was fdatasync'ed to the WAL. On
-// restart the newest snapshot is loaded and the WAL replayed from its mark.
+// restart the newest snapshot whose mark the WAL recorded is loaded and the
+// WAL replayed from it; the client port opens only once the member has
+// published itself again (ReadyNotify), which is applied after every older
+// entry, so no read is served from a state that misses an acknowledged write.
+// The bootstrap entries are written before NewServer returns.
 //
-// Rejected designs: applying entries on the raft goroutine (a slow apply
-// would delay heartbeats and the next sync), and a mutex-protected store
-// shared by proposers (apply order must be log order, which only one
+// Rejected designs: raft.Node (its goroutine costs two hand-offs per write
+// and hides the batching), applying entries on the raft goroutine (a slow
+// apply would delay heartbeats and the next sync), and a mutex-protected
+// store shared by proposers (apply order must be log order, which only one
 // goroutine gives for free).
 package cluster

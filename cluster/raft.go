@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"log/slog"
 	"time"
@@ -31,11 +32,20 @@ func (s *Server) runRaft() {
 	defer s.wg.Done()
 	ticker := time.NewTicker(s.cfg.TickInterval)
 	defer ticker.Stop()
-	var prevHS raftpb.HardState
 	campaigned := false
 	for {
-		// Proposals wait in the queue while there is no leader to take them,
-		// as raft.Node does, instead of being dropped.
+		for s.rn.HasReady() {
+			rd := s.rn.Ready()
+			if !s.handleReady(rd) {
+				return
+			}
+			s.rn.Advance(rd)
+		}
+		if !campaigned {
+			campaigned = s.campaignIfAlone()
+		}
+		// Proposals wait while there is no leader to take them, as with
+		// raft.Node, instead of being dropped.
 		propc := s.propc
 		if s.leader.Load() == raft.None {
 			propc = nil
@@ -58,16 +68,6 @@ func (s *Server) runRaft() {
 			f(s.rn)
 		case <-s.stopping:
 			return
-		}
-		for s.rn.HasReady() {
-			rd := s.rn.Ready()
-			if !s.handleReady(rd, &prevHS) {
-				return
-			}
-			s.rn.Advance(rd)
-		}
-		if !campaigned {
-			campaigned = s.campaignIfAlone()
 		}
 	}
 }
@@ -104,27 +104,31 @@ func (s *Server) propose(p proposal) {
 
 // handleReady persists and dispatches one Ready. It returns false when the
 // member must stop.
-func (s *Server) handleReady(rd raft.Ready, prevHS *raftpb.HardState) bool {
+func (s *Server) handleReady(rd raft.Ready) bool {
 	if rd.SoftState != nil {
 		old := s.leader.Swap(rd.SoftState.Lead)
 		if old != rd.SoftState.Lead {
 			s.onLeaderChange(old, rd.SoftState.Lead)
 		}
 	}
-	if len(rd.ReadStates) > 0 {
-		s.publishReadState(rd.ReadStates[len(rd.ReadStates)-1])
+	for _, rs := range rd.ReadStates {
+		// Only the answer the read loop waits for; a late answer to an
+		// earlier round must not take its place.
+		if len(rs.RequestCtx) == 8 && binary.BigEndian.Uint64(rs.RequestCtx) == s.pendingReadID.Load() {
+			s.publishReadState(rs)
+		}
 	}
 	if !raft.IsEmptySnap(rd.Snapshot) {
 		// Snapshots from a leader arrive with multi-member clusters.
 		s.fail(fmt.Errorf("cluster: received a snapshot at index %d; installing leader snapshots is not supported yet", rd.Snapshot.Metadata.Index))
 		return false
 	}
-	if err := s.persist(rd.HardState, rd.Entries, *prevHS); err != nil {
+	if err := s.persist(rd.HardState, rd.Entries, s.prevHS); err != nil {
 		s.fail(err)
 		return false
 	}
 	if !raft.IsEmptyHardState(rd.HardState) {
-		*prevHS = rd.HardState
+		s.prevHS = rd.HardState
 		s.term.Store(rd.HardState.Term)
 		s.commitIndex.Store(rd.HardState.Commit)
 	}

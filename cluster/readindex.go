@@ -89,6 +89,7 @@ func (s *Server) runReadIndex() {
 
 func (s *Server) requestReadIndex() (uint64, error) {
 	id := s.reqIDs.next()
+	s.pendingReadID.Store(id)
 	rctx := binary.BigEndian.AppendUint64(nil, id)
 	deadline := time.NewTimer(s.RequestTimeout())
 	defer deadline.Stop()

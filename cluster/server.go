@@ -41,6 +41,9 @@ type Result struct {
 	Err  error
 }
 
+// errNeverBootstrapped is returned by restart for a WAL that holds nothing.
+var errNeverBootstrapped = errors.New("cluster: wal was never bootstrapped")
+
 // walMetadata is written at the head of the WAL: what a restart needs to know
 // before anything is replayed.
 type walMetadata struct {
@@ -57,9 +60,11 @@ type Server struct {
 	id        MemberID
 	clusterID ClusterID
 
-	// rn is owned by the runRaft goroutine; others reach it through cmdc.
-	rn    *raft.RawNode
-	propc chan proposal
+	// rn and prevHS are owned by the runRaft goroutine; others reach rn
+	// through cmdc. prevHS is the last HardState raft reported.
+	rn     *raft.RawNode
+	prevHS raftpb.HardState
+	propc  chan proposal
 	// persistScratch and persistEntries are the raft loop's reusable
 	// buffers for handing entries to the WAL.
 	persistScratch []byte
@@ -90,11 +95,13 @@ type Server struct {
 	// commitIndex is the last committed index the raft loop has seen.
 	commitIndex atomic.Uint64
 
-	applyc      chan applyBatch
-	readStatec  chan raft.ReadState
-	readwaitc   chan struct{}
-	readMu      sync.Mutex
-	readPending *readNotifier
+	applyc     chan applyBatch
+	readStatec chan raft.ReadState
+	// pendingReadID is the request ID of the read index round in flight.
+	pendingReadID atomic.Uint64
+	readwaitc     chan struct{}
+	readMu        sync.Mutex
+	readPending   *readNotifier
 
 	// snapshotting is set while a background snapshot is being written.
 	snapshotting   atomic.Bool
@@ -104,8 +111,11 @@ type Server struct {
 	// snapshot goroutine.
 	lastSnapshotSize atomic.Int64
 	appliedTerm      uint64 // apply loop only
-	lastLeaderIndex  uint64
 
+	// readyc is closed once this member's attributes are published, which
+	// means every entry before the publish is applied: from then on local
+	// reads see every write acknowledged before the last stop.
+	readyc   chan struct{}
 	stopping chan struct{}
 	done     chan struct{}
 	stopOnce sync.Once
@@ -131,11 +141,14 @@ func NewServer(cfg Config) (*Server, error) {
 		kv:          mvcc.New(),
 		members:     map[MemberID]*Member{},
 		applyc:      make(chan applyBatch, 256),
-		propc:       make(chan proposal, maxProposalsPerReady),
+		// Unbuffered, like raft.Node's: a proposal that gives up before the
+		// raft loop took it (no leader, say) never reaches the log.
+		propc:       make(chan proposal),
 		cmdc:        make(chan func(*raft.RawNode)),
 		readStatec:  make(chan raft.ReadState, 1),
 		readwaitc:   make(chan struct{}, 1),
 		readPending: newReadNotifier(),
+		readyc:      make(chan struct{}),
 		stopping:    make(chan struct{}),
 		done:        make(chan struct{}),
 		fatal:       make(chan error, 1),
@@ -162,10 +175,24 @@ func NewServer(cfg Config) (*Server, error) {
 	var err error
 	if wal.Exist(walDir) {
 		err = s.restart(walDir, rcfg)
+		if errors.Is(err, errNeverBootstrapped) {
+			// A crash between creating the WAL and making the bootstrap
+			// entries durable leaves a WAL with nothing in it: nothing was
+			// ever acknowledged, so bootstrapping again loses nothing.
+			s.logger.Warn("wal holds no entries, no hard state and no snapshot; bootstrapping again", "dir", walDir)
+			s.wal.Close()
+			s.wal = nil
+			if err = os.RemoveAll(walDir); err == nil {
+				err = s.bootstrap(walDir, rcfg)
+			}
+		}
 	} else {
 		err = s.bootstrap(walDir, rcfg)
 	}
 	if err != nil {
+		if s.wal != nil {
+			s.wal.Close()
+		}
 		return nil, err
 	}
 	s.reqIDs = newIDGenerator(s.id, time.Now())
@@ -185,9 +212,6 @@ func (s *Server) bootstrap(walDir string, rcfg *raft.Config) error {
 	var self *Member
 	for _, im := range s.cfg.InitialCluster {
 		m := &Member{ID: ComputeMemberID(im.PeerURLs, s.cfg.InitialClusterToken), Name: im.Name, PeerURLs: slices.Clone(im.PeerURLs)}
-		if _, dup := s.members[m.ID]; dup {
-			return fmt.Errorf("cluster: member %q repeats the peer URLs %v in the initial cluster", im.Name, im.PeerURLs)
-		}
 		if im.Name == s.cfg.Name {
 			if self != nil {
 				return fmt.Errorf("cluster: member name %q appears twice in the initial cluster", im.Name)
@@ -197,6 +221,9 @@ func (s *Server) bootstrap(walDir string, rcfg *raft.Config) error {
 		ctx, err := json.Marshal(m)
 		if err != nil {
 			return err
+		}
+		if slices.Contains(ids, m.ID) {
+			return fmt.Errorf("cluster: member %q repeats the peer URLs %v in the initial cluster", im.Name, im.PeerURLs)
 		}
 		ids = append(ids, m.ID)
 		peers = append(peers, raft.Peer{ID: uint64(m.ID), Context: ctx})
@@ -221,14 +248,19 @@ func (s *Server) bootstrap(walDir string, rcfg *raft.Config) error {
 	rcfg.ID = uint64(s.id)
 	rn, err := raft.NewRawNode(rcfg)
 	if err != nil {
-		w.Close()
 		return fmt.Errorf("cluster: start raft: %w", err)
 	}
 	if err := rn.Bootstrap(peers); err != nil {
-		w.Close()
 		return fmt.Errorf("cluster: bootstrap raft: %w", err)
 	}
 	s.rn = rn
+	// The bootstrap entries are made durable before NewServer returns, so a
+	// member stopped right away still knows its cluster when it restarts.
+	rd := rn.Ready()
+	if !s.handleReady(rd) {
+		return fmt.Errorf("cluster: persist bootstrap entries: %w", <-s.fatal)
+	}
+	rn.Advance(rd)
 	s.logger.Info("bootstrapped new cluster member", "name", s.cfg.Name, "member-id", s.id.String(), "cluster-id", s.clusterID.String(), "members", len(peers))
 	return nil
 }
@@ -264,25 +296,31 @@ func (s *Server) restart(walDir string, rcfg *raft.Config) error {
 	if err != nil {
 		return fmt.Errorf("cluster: open wal: %w", err)
 	}
+	s.wal = w
 	metaBytes, hs, ents, err := w.ReadAll()
 	if err != nil {
-		w.Close()
 		return fmt.Errorf("cluster: read wal: %w", err)
 	}
 	var meta walMetadata
 	if err := json.Unmarshal(metaBytes, &meta); err != nil {
-		w.Close()
 		return fmt.Errorf("cluster: wal metadata: %w", err)
 	}
-	s.wal = w
+	if mark == (wal.SnapshotMark{}) && len(ents) == 0 && hs.IsZero() {
+		return errNeverBootstrapped
+	}
 	s.id, s.clusterID = meta.MemberID, meta.ClusterID
 	rents := make([]raftpb.Entry, len(ents))
 	for i, e := range ents {
 		if err := rents[i].Unmarshal(e.Data); err != nil {
-			w.Close()
 			return fmt.Errorf("cluster: wal entry %d: %w", e.Index, err)
 		}
+		if rents[i].Index != e.Index || rents[i].Term != e.Term {
+			return fmt.Errorf("cluster: wal entry %d/%d holds raft entry %d/%d", e.Index, e.Term, rents[i].Index, rents[i].Term)
+		}
 	}
+	s.prevHS = raftpb.HardState{Term: hs.Term, Vote: hs.Vote, Commit: hs.Commit}
+	s.term.Store(hs.Term)
+	s.commitIndex.Store(hs.Commit)
 	if err := s.raftStorage.SetHardState(raftpb.HardState{Term: hs.Term, Vote: hs.Vote, Commit: hs.Commit}); err != nil {
 		return err
 	}
@@ -293,7 +331,6 @@ func (s *Server) restart(walDir string, rcfg *raft.Config) error {
 	rcfg.Applied = mark.Index
 	rn, err := raft.NewRawNode(rcfg)
 	if err != nil {
-		w.Close()
 		return fmt.Errorf("cluster: restart raft: %w", err)
 	}
 	s.rn = rn
@@ -324,6 +361,13 @@ func (s *Server) Stop() {
 		close(s.done)
 	})
 }
+
+// ReadyNotify is closed once the member has caught up with its log after a
+// start and is ready to serve clients.
+func (s *Server) ReadyNotify() <-chan struct{} { return s.readyc }
+
+// Stopping is closed when Stop begins.
+func (s *Server) Stopping() <-chan struct{} { return s.stopping }
 
 // Fatal reports an error after which the member cannot go on (the disk failed
 // or the log holds an entry this build cannot apply). The caller should exit.
@@ -389,6 +433,7 @@ func (s *Server) publish() {
 		cancel()
 		if err == nil {
 			s.logger.Info("published local member to cluster", "name", s.cfg.Name, "client-urls", s.cfg.ClientURLs)
+			close(s.readyc)
 			return
 		}
 		select {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 
+	"go.etcd.io/raft/v3"
 	"go.etcd.io/raft/v3/raftpb"
 
 	"github.com/larchkv/larch/cluster/wal"
@@ -145,11 +146,13 @@ func (s *Server) writeSnapshot(index, term uint64, st stateView) error {
 		return err
 	}
 	s.lastSnapshotSize.Store(int64(len(data)))
-	if _, err := s.raftStorage.CreateSnapshot(index, &st.confState, data); err != nil {
+	// After a restart from a snapshot the in-memory log starts there, so
+	// either call may find its work already done; that is not an error.
+	if _, err := s.raftStorage.CreateSnapshot(index, &st.confState, data); err != nil && !errors.Is(err, raft.ErrSnapOutOfDate) {
 		return err
 	}
 	if index > snapshotCatchUpEntries {
-		if err := s.raftStorage.Compact(index - snapshotCatchUpEntries); err != nil {
+		if err := s.raftStorage.Compact(index - snapshotCatchUpEntries); err != nil && !errors.Is(err, raft.ErrCompacted) {
 			return err
 		}
 	}

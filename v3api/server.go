@@ -97,6 +97,8 @@ type Server struct {
 
 	mu        sync.Mutex // guards listeners
 	listeners []net.Listener
+	stopc     chan struct{}
+	stopOnce  sync.Once
 	wg        sync.WaitGroup
 }
 
@@ -105,7 +107,7 @@ func New(member *cluster.Server, cfg Config) (*Server, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, member: member, logger: cfg.Logger}
+	s := &Server{cfg: cfg, member: member, logger: cfg.Logger, stopc: make(chan struct{})}
 	s.grpc = grpc.NewServer(
 		grpc.ForceServerCodec(codec{}),
 		grpc.MaxRecvMsgSize(cfg.MaxRequestBytes+grpcOverheadBytes),
@@ -168,10 +170,20 @@ func New(member *cluster.Server, cfg Config) (*Server, error) {
 
 // Serve serves l until Stop. gRPC (HTTP/2 with content-type application/grpc)
 // and everything else are told apart per connection, so one port serves both.
+//
+// Like etcd, it serves nothing before the member is ready (caught up with
+// its log after a start): a client connecting earlier waits.
 func (s *Server) Serve(l net.Listener) error {
 	s.mu.Lock()
 	s.listeners = append(s.listeners, l)
 	s.mu.Unlock()
+	select {
+	case <-s.member.ReadyNotify():
+	case <-s.member.Stopping():
+		return nil
+	case <-s.stopc:
+		return nil
+	}
 	m := cmux.New(l)
 	grpcL := m.MatchWithWriters(cmux.HTTP2MatchHeaderFieldSendSettings("content-type", "application/grpc"))
 	httpL := m.Match(cmux.Any())
@@ -188,6 +200,7 @@ func (s *Server) Serve(l net.Listener) error {
 
 // Stop closes the listeners and ends every call in flight.
 func (s *Server) Stop() {
+	s.stopOnce.Do(func() { close(s.stopc) })
 	s.mu.Lock()
 	for _, l := range s.listeners {
 		l.Close()

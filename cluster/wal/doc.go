@@ -181,9 +181,12 @@
 //     have both is a goroutine that prepares the next segment in the
 //     background (etcd's filePipeline); it is the first thing to try if
 //     the WAL limits write throughput.
-//   - Skipping the fdatasync when only the commit index changed (etcd's
-//     raft.MustSync). Raft allows it, but Save promises durability; it
-//     could become an option if profiles show the syncs matter.
+//   - Skipping the fdatasync inside Save when only the commit index
+//     changed (etcd's raft.MustSync). Save keeps its promise that what it
+//     returns from is durable; the caller (package cluster) instead does not
+//     call Save for a HardState that only moves Commit, and SaveSnapshot
+//     records the mark's index as committed, so a mark stays valid without
+//     those HardStates.
 //   - Streaming segments through a reader. Reading a whole segment (at most
 //     about SegmentSize) into one reused buffer makes the scan after damage
 //     simple, and replay happens once per start.
