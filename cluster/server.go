@@ -72,6 +72,8 @@ type Server struct {
 	cmdc           chan func(*raft.RawNode)
 	raftStorage    *raft.MemoryStorage
 	snapshotter    *wal.Snapshotter
+	// lock holds the data dir's lock until Stop.
+	lock *os.File
 
 	// walMu serialises the raft loop's appends with the snapshot
 	// goroutine's marks and releases.
@@ -160,6 +162,11 @@ func NewServer(cfg Config) (*Server, error) {
 	if err := os.MkdirAll(snapDir, 0o700); err != nil {
 		return nil, fmt.Errorf("cluster: create data dir: %w", err)
 	}
+	lock, err := lockDataDir(memberDir)
+	if err != nil {
+		return nil, err
+	}
+	s.lock = lock
 	s.snapshotter = wal.NewSnapshotter(snapDir, s.logger)
 
 	rcfg := &raft.Config{
@@ -172,7 +179,6 @@ func NewServer(cfg Config) (*Server, error) {
 		PreVote:         true,
 		Logger:          raftLogger{s.logger},
 	}
-	var err error
 	if wal.Exist(walDir) {
 		err = s.restart(walDir, rcfg)
 		if errors.Is(err, errNeverBootstrapped) {
@@ -193,6 +199,7 @@ func NewServer(cfg Config) (*Server, error) {
 		if s.wal != nil {
 			s.wal.Close()
 		}
+		s.lock.Close()
 		return nil, err
 	}
 	s.reqIDs = newIDGenerator(s.id, time.Now())
@@ -358,6 +365,7 @@ func (s *Server) Stop() {
 			s.logger.Warn("closing wal", "error", err)
 		}
 		s.walMu.Unlock()
+		s.lock.Close()
 		close(s.done)
 	})
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -173,4 +174,15 @@ func TestReadyAfterRestartSeesAcknowledgedWrites(t *testing.T) {
 	if s.Term() == 0 || s.CommittedIndex() == 0 {
 		t.Fatalf("term %d, commit %d after restart", s.Term(), s.CommittedIndex())
 	}
+}
+
+func TestDataDirLocked(t *testing.T) {
+	cfg := testConfig(t.TempDir())
+	s := startServer(t, cfg)
+	if _, err := NewServer(cfg); err == nil || !strings.Contains(err.Error(), "in use by another process") {
+		t.Fatalf("second member on the same data dir: %v", err)
+	}
+	s.Stop()
+	s = startServer(t, cfg)
+	s.Stop()
 }
