@@ -18,14 +18,22 @@ import (
 // Propose replicates one v3 request through Raft and returns what applying
 // it produced. The request's ID is assigned here.
 func (s *Server) Propose(ctx context.Context, r *pb.InternalRaftRequest) (Result, error) {
-	r.ID = s.reqIDs.next()
+	// The ID travels in the request header, where etcd puts it, so the
+	// marshalled request has exactly the size etcd compares with
+	// --max-request-bytes.
+	id := s.reqIDs.next()
+	r.Header = &pb.RequestHeader{ID: id}
+	size := r.Size()
+	if size > s.cfg.MaxRequestBytes {
+		return Result{}, ErrRequestTooLarge
+	}
 	// Marshalled straight behind the envelope header: one allocation, no copy.
-	data := make([]byte, envelopeHeaderSize+r.Size())
+	data := make([]byte, envelopeHeaderSize+size)
 	putEnvelopeHeader(data, KindV3)
 	if _, err := r.MarshalToSizedBuffer(data[envelopeHeaderSize:]); err != nil {
 		return Result{}, fmt.Errorf("cluster: marshal request: %w", err)
 	}
-	return s.proposeEntry(ctx, r.ID, data)
+	return s.proposeEntry(ctx, id, data)
 }
 
 // runApply is the apply loop: the only goroutine that changes the state
@@ -93,7 +101,9 @@ func (s *Server) applyEnvelope(index uint64, env Envelope) error {
 			return fmt.Errorf("cluster: entry %d: %w", index, err)
 		}
 		res := s.applyV3(r)
-		s.waiters.trigger(r.ID, outcome{res: res})
+		if r.Header != nil {
+			s.waiters.trigger(r.Header.ID, outcome{res: res})
+		}
 		return nil
 	default:
 		return fmt.Errorf("cluster: entry %d: %w: kind %v", index, ErrBadEnvelope, env.Kind)
@@ -143,7 +153,7 @@ func (s *Server) applyV3(r *pb.InternalRaftRequest) Result {
 		s.applyMemberAttrs(r.ClusterMemberAttrSet)
 		return Result{}
 	default:
-		return Result{Err: fmt.Errorf("cluster: request %d names no operation this member can apply", r.ID)}
+		return Result{Err: fmt.Errorf("cluster: request %v names no operation this member can apply", r.Header)}
 	}
 }
 

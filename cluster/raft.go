@@ -263,9 +263,6 @@ var _ raft.Logger = raftLogger{}
 // proposeEntry replicates one marshalled envelope and waits for what
 // applying it produced.
 func (s *Server) proposeEntry(ctx context.Context, id uint64, data []byte) (Result, error) {
-	if len(data) > s.cfg.MaxRequestBytes {
-		return Result{}, ErrRequestTooLarge
-	}
 	ch := s.waiters.register(id)
 	proposalsPending.Inc()
 	defer proposalsPending.Dec()

@@ -412,6 +412,77 @@ func TestRequestTooLarge(t *testing.T) {
 	}
 }
 
+// etcd measures --max-request-bytes on the request as it proposes it: an
+// InternalRaftRequest with a RequestHeader holding the request ID (the
+// member's low 16 bits above 48 bits of timestamp and counter). A put whose
+// entry is exactly the limit passes and one byte more is refused, on every
+// RPC that proposes (etcd 3.6.6: a PutRequest of 1572848 bytes was refused
+// at the default limit, which the entry Larch proposes left 1 byte under).
+func TestRequestTooLargeBoundary(t *testing.T) {
+	const limit = 10000
+	m := startMember(t, func(c *cluster.Config, api *v3api.Config) {
+		c.MaxRequestBytes = limit
+		api.MaxRequestBytes = limit
+	})
+	kv := pb.NewKVClient(m.client(t).ActiveConnection())
+	id := uint64(m.server.ID()) << 48
+	if id == 0 {
+		t.Skip("member ID with zero low bits: the request ID's length depends on the time")
+	}
+	entry := func(r *pb.InternalRaftRequest) int {
+		r.Header = &pb.RequestHeader{ID: id}
+		return r.Size()
+	}
+	value := func(size int, build func(v string) *pb.InternalRaftRequest) string {
+		n := size - entry(build(""))
+		for entry(build(strings.Repeat("x", n))) < size {
+			n++
+		}
+		for entry(build(strings.Repeat("x", n))) > size {
+			n--
+		}
+		if entry(build(strings.Repeat("x", n))) != size {
+			t.Fatalf("no value gives an entry of %d bytes", size)
+		}
+		return strings.Repeat("x", n)
+	}
+	putReq := func(v string) *pb.InternalRaftRequest {
+		return &pb.InternalRaftRequest{Put: &pb.PutRequest{Key: []byte("big"), Value: []byte(v)}}
+	}
+	for _, size := range []int{limit, limit + 1} {
+		_, err := kv.Put(ctx(t), putReq(value(size, putReq)).Put)
+		checkLimit(t, "put", size, err)
+	}
+
+	txnReq := func(v string) *pb.InternalRaftRequest {
+		return &pb.InternalRaftRequest{Txn: &pb.TxnRequest{Success: []*pb.RequestOp{{Request: &pb.RequestOp_RequestPut{RequestPut: &pb.PutRequest{Key: []byte("big"), Value: []byte(v)}}}}}}
+	}
+	for _, size := range []int{limit, limit + 1} {
+		_, err := kv.Txn(ctx(t), txnReq(value(size, txnReq)).Txn)
+		checkLimit(t, "txn", size, err)
+	}
+
+	delReq := func(k string) *pb.InternalRaftRequest {
+		return &pb.InternalRaftRequest{DeleteRange: &pb.DeleteRangeRequest{Key: []byte(k)}}
+	}
+	for _, size := range []int{limit, limit + 1} {
+		_, err := kv.DeleteRange(ctx(t), delReq(value(size, delReq)).DeleteRange)
+		checkLimit(t, "delete", size, err)
+	}
+}
+
+// checkLimit wants a request of size bytes through under limit, refused above it.
+func checkLimit(t *testing.T, what string, size int, err error) {
+	t.Helper()
+	if size <= 10000 {
+		if err != nil {
+			t.Fatalf("%s of %d bytes: %v", what, size, err)
+		}
+		return
+	}
+	assertStatus(t, err, rpctypes.ErrGRPCRequestTooLarge)
+}
+
 func TestMaintenanceAndCluster(t *testing.T) {
 	m := startMember(t, func(_ *cluster.Config, api *v3api.Config) { api.QuotaBackendBytes = 1 << 30 })
 	c := m.client(t)

@@ -15,9 +15,9 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 // from it because etcd's does.
 const keyBucket = "key"
 
-// HashKV returns etcd's HashKV of the keyspace up to rev (rev <= 0: the
-// current revision), the revision hashed, and the last compaction. Members
-// with the same history agree on it whenever each compacted, because it
+// HashKV returns etcd's HashKV of the keyspace up to rev (rev 0: the
+// current revision; rev < 0: nothing, so the bare seed), the revision
+// hashed, and the last compaction. Members with the same history agree on it whenever each compacted, because it
 // skips exactly what compaction may drop.
 //
 // As etcd computes it: CRC-32C over "key", then, for every stored version at
@@ -41,9 +41,11 @@ func (v *Snapshot) hashKV(rev int64) (uint32, int64, int64, error) {
 	if rev > v.rev {
 		return 0, 0, v.compactRev, ErrFutureRev
 	}
-	if rev <= 0 {
+	if rev == 0 {
 		rev = v.rev
 	}
+	// A negative revision is not "current": etcd hashes what lies at or
+	// below it, which is nothing, and reports it as the revision hashed.
 	return hashTree(v.tree, rev, v.compactRev, false), rev, v.compactRev, nil
 }
 

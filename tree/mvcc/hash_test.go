@@ -95,3 +95,25 @@ func TestCompactionHash(t *testing.T) {
 		t.Fatalf("%d hashes kept", len(s.hashes))
 	}
 }
+
+// A negative HashKV revision is not the current one: etcd hashes what lies
+// at or below it (nothing, so the bare seed 1084519789) and reports the
+// negative revision as hashed, before and after compactions alike.
+// etcd 3.6.6: HashKV{revision: -1} on a store at 73 answered hash
+// 1084519789, hash_revision -1, compact_revision -1; after "compact 36",
+// compact_revision 36 and the same hash.
+func TestHashKVNegativeRevision(t *testing.T) {
+	s := New()
+	replay(t, s, "p a 1", "p b 2", "p a 3")
+	for _, rev := range []int64{-1, -100} {
+		h, hr, cr, err := s.HashKV(rev)
+		if err != nil || h != 1084519789 || hr != rev || cr != -1 {
+			t.Fatalf("HashKV(%d) = %d, %d, %d, %v; want 1084519789, %d, -1 (etcd)", rev, h, hr, cr, err, rev)
+		}
+	}
+	replay(t, s, "c 3")
+	h, hr, cr, err := s.HashKV(-1)
+	if err != nil || h != 1084519789 || hr != -1 || cr != 3 {
+		t.Fatalf("after compact 3: HashKV(-1) = %d, %d, %d, %v; want 1084519789, -1, 3 (etcd)", h, hr, cr, err)
+	}
+}

@@ -449,7 +449,7 @@ func (m *model) HashKV(rev int64) (uint32, int64, int64, error) {
 		return 0, 0, m.compactRev, ErrCompacted
 	case rev > m.rev:
 		return 0, 0, m.compactRev, ErrFutureRev
-	case rev <= 0:
+	case rev == 0:
 		rev = m.rev
 	}
 	type item struct {
