@@ -19,6 +19,7 @@ run: build
 
 test: lint
 	$(GO) test -count=1 -timeout 15m ./...
+	$(GO) test -race -count=1 -timeout 10m ./cluster/... ./tree/... ./v3api/...
 
 bench: build
 	$(GO) run ./cmd/larchbench

@@ -331,6 +331,9 @@ func TestTxn(t *testing.T) {
 		{clientv3.Compare(clientv3.Version("a"), ">", 0).WithRange("z"), true},
 		{clientv3.Compare(clientv3.Version("zz"), "=", 0).WithPrefix(), true},
 		{clientv3.Compare(clientv3.Value("zz"), "=", "").WithPrefix(), false},
+		{clientv3.Compare(clientv3.LeaseValue("k1"), "=", 0), true},
+		{clientv3.Compare(clientv3.CreateRevision("k1"), "<", 3), true},
+		{clientv3.Compare(clientv3.Version("k1"), "!=", 3), false},
 	} {
 		r := must[*clientv3.TxnResponse](t)(c.Txn(ctx(t)).If(tc.cmp).Commit())
 		if r.Succeeded != tc.want {
@@ -339,6 +342,20 @@ func TestTxn(t *testing.T) {
 		if r.Header.Revision != 4 {
 			t.Errorf("read-only txn moved the revision to %d", r.Header.Revision)
 		}
+	}
+
+	// etcd compares 0 when the union member is not the one the target
+	// names: VERSION against a create_revision value of 1 means version = 0.
+	raw := pb.NewKVClient(c.ActiveConnection())
+	mismatched := &pb.TxnRequest{Compare: []*pb.Compare{{Key: []byte("k1"), Target: pb.Compare_VERSION, Result: pb.Compare_EQUAL,
+		TargetUnion: &pb.Compare_CreateRevision{CreateRevision: 3}}}}
+	if r, err := raw.Txn(ctx(t), mismatched); err != nil || r.Succeeded {
+		t.Fatalf("version=create_revision(3) on a key at version 3: %v, %v", r, err)
+	}
+	mismatched.Compare[0].Result = pb.Compare_LESS
+	mismatched.Compare[0].TargetUnion = &pb.Compare_Value{Value: []byte("zzz")}
+	if r, err := raw.Txn(ctx(t), mismatched); err != nil || r.Succeeded {
+		t.Fatalf("version < value(zzz): %v, %v", r, err)
 	}
 
 	// The branch not taken is not validated at apply time.
