@@ -62,14 +62,14 @@ func (k *kvServer) Txn(ctx context.Context, r *pb.TxnRequest) (*pb.TxnResponse, 
 	if err := mvcc.ValidateTxn(req, k.s.cfg.MaxTxnOps); err != nil {
 		return nil, togRPCError(err)
 	}
-	if readOnly(req) {
+	if req.ReadOnly() {
 		// A txn of reads changes nothing: serve it locally like a Range.
 		if !serializable(r) {
 			if err := k.s.member.LinearizableReadNotify(ctx); err != nil {
 				return nil, togRPCError(err)
 			}
 		}
-		res, _, err := k.s.member.KV().Txn(req, nil)
+		res, err := k.s.member.KV().ReadTxn(req)
 		if err != nil {
 			return nil, togRPCError(err)
 		}
@@ -92,23 +92,6 @@ func (k *kvServer) Compact(ctx context.Context, r *pb.CompactionRequest) (*pb.Co
 	}
 	k.s.fillHeader(resp.Header)
 	return resp, nil
-}
-
-func readOnly(t mvcc.TxnRequest) bool {
-	for _, ops := range [][]mvcc.Op{t.Success, t.Failure} {
-		for _, op := range ops {
-			switch {
-			case op.Range != nil:
-			case op.Txn != nil:
-				if !readOnly(*op.Txn) {
-					return false
-				}
-			default:
-				return false
-			}
-		}
-	}
-	return true
 }
 
 // serializable reports whether every range of a read-only txn asked for a

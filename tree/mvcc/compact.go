@@ -1,5 +1,7 @@
 package mvcc
 
+import "slices"
+
 // Compact discards the versions that no read at or after rev can see. rev
 // at or below the last compaction gives ErrCompacted (so does -1 on a store
 // never compacted, while 0 is accepted); rev above the current revision
@@ -36,7 +38,10 @@ func (s *Store) Compact(rev int64) error {
 		case len(vs) == 0:
 			next.Delete(e)
 		case len(vs) != len(e.versions):
-			e.versions = vs // a sub-slice: the elements are not touched
+			// A copy, not a sub-slice: a sub-slice would keep the dropped
+			// versions, values and all, alive in the backing array until
+			// the key is written again, which may be never.
+			e.versions = slices.Clone(vs)
 			next.ReplaceOrInsert(e)
 		}
 		return true

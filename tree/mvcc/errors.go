@@ -38,3 +38,7 @@ var (
 	// Test with errors.Is; the wrapping error says what was wrong.
 	ErrCorrupt = errors.New("mvcc: corrupt snapshot")
 )
+
+// errNotReadOnly is returned by ReadTxn for a txn that would write: a
+// misuse by the caller, which must send such a txn through Txn.
+var errNotReadOnly = errors.New("mvcc: ReadTxn of a txn that writes")

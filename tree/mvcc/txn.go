@@ -29,6 +29,45 @@ func (s *Store) Txn(req TxnRequest, leases LeaseChecker) (TxnResult, []Event, er
 	return res, events, nil
 }
 
+// ReadTxn runs a transaction whose ops, at every level, are all ranges
+// (TxnRequest.ReadOnly) under the read lock, so it neither waits for the
+// apply loop's writes beyond their commit nor blocks other readers. Such a
+// txn changes nothing and reports the current revision.
+func (s *Store) ReadTxn(req TxnRequest) (TxnResult, error) {
+	if !req.ReadOnly() {
+		return TxnResult{}, errNotReadOnly
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	w := &writer{s: s, begin: s.rev}
+	w.comparePath(&req)
+	res, err := w.execTxn(&req)
+	if err != nil {
+		return TxnResult{}, err
+	}
+	res.Revision = s.rev
+	return res, nil
+}
+
+// ReadOnly reports whether every op of the txn, nested txns included, in
+// both branches, is a range.
+func (t *TxnRequest) ReadOnly() bool {
+	for _, ops := range [][]Op{t.Success, t.Failure} {
+		for i := range ops {
+			switch ops[i].kind() {
+			case opRange:
+			case opTxn:
+				if !ops[i].Txn.ReadOnly() {
+					return false
+				}
+			default:
+				return false
+			}
+		}
+	}
+	return true
+}
+
 // Put stores one key; it is a one-op Txn, except that, like etcd's Put RPC,
 // it checks the lease before the ignore_* flags.
 func (s *Store) Put(req PutRequest, leases LeaseChecker) (PutResult, []Event, error) {
