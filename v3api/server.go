@@ -73,8 +73,14 @@ func (c *Config) validate() error {
 	if c.MaxRequestBytes == 0 {
 		c.MaxRequestBytes = cluster.DefaultMaxRequestBytes
 	}
+	if c.MaxRequestBytes < 0 {
+		return fmt.Errorf("v3api: max request bytes %d is negative", c.MaxRequestBytes)
+	}
 	if c.QuotaBackendBytes == 0 {
 		c.QuotaBackendBytes = DefaultQuotaBackendBytes
+	}
+	if c.QuotaBackendBytes < 0 {
+		return fmt.Errorf("v3api: quota backend bytes %d is negative", c.QuotaBackendBytes)
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
@@ -175,6 +181,13 @@ func New(member *cluster.Server, cfg Config) (*Server, error) {
 // its log after a start): a client connecting earlier waits.
 func (s *Server) Serve(l net.Listener) error {
 	s.mu.Lock()
+	select {
+	case <-s.stopc:
+		s.mu.Unlock()
+		l.Close()
+		return nil
+	default:
+	}
 	s.listeners = append(s.listeners, l)
 	s.mu.Unlock()
 	select {
@@ -188,10 +201,24 @@ func (s *Server) Serve(l net.Listener) error {
 	grpcL := m.MatchWithWriters(cmux.HTTP2MatchHeaderFieldSendSettings("content-type", "application/grpc"))
 	httpL := m.Match(cmux.Any())
 	errc := make(chan error, 3)
-	go func() { errc <- s.grpc.Serve(grpcL) }()
-	go func() { errc <- s.http.Serve(httpL) }()
-	go func() { errc <- m.Serve() }()
+	var wg sync.WaitGroup
+	for _, serve := range []func() error{
+		func() error { return s.grpc.Serve(grpcL) },
+		func() error { return s.http.Serve(httpL) },
+		m.Serve,
+	} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errc <- serve()
+		}()
+	}
+	// The first to return ends the others: closing the listener and the
+	// multiplexer makes every Accept fail.
 	err := <-errc
+	l.Close()
+	m.Close()
+	wg.Wait()
 	if errors.Is(err, net.ErrClosed) || errors.Is(err, http.ErrServerClosed) || errors.Is(err, grpc.ErrServerStopped) || errors.Is(err, cmux.ErrListenerClosed) || errors.Is(err, cmux.ErrServerClosed) {
 		return nil
 	}
@@ -208,7 +235,9 @@ func (s *Server) Stop() {
 	s.mu.Unlock()
 	if s.http != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		_ = s.http.Shutdown(ctx)
+		if err := s.http.Shutdown(ctx); err != nil {
+			s.http.Close()
+		}
 		cancel()
 	}
 	if s.gwConn != nil {
