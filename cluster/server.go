@@ -179,7 +179,12 @@ func NewServer(cfg Config) (*Server, error) {
 		PreVote:         true,
 		Logger:          raftLogger{s.logger},
 	}
-	if wal.Exist(walDir) {
+	exists, err := wal.Exist(walDir)
+	if err != nil {
+		s.lock.Close()
+		return nil, fmt.Errorf("cluster: %w", err)
+	}
+	if exists {
 		err = s.restart(walDir, rcfg)
 		if errors.Is(err, errNeverBootstrapped) {
 			// A crash between creating the WAL and making the bootstrap

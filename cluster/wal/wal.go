@@ -119,18 +119,23 @@ func newWAL(dir string, opts Options) *WAL {
 	return &WAL{dir: dir, fs: opts.FS, log: opts.Logger, segmentSize: opts.SegmentSize}
 }
 
-// Exist reports whether dir holds a WAL (at least one segment file).
-func Exist(dir string) bool {
+// Exist reports whether dir holds a WAL (at least one segment file). A
+// missing dir holds none; any other failure to list it is an error, so a
+// disk problem is never mistaken for a fresh member.
+func Exist(dir string) (bool, error) {
 	names, err := OSFS.List(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
 	if err != nil {
-		return false
+		return false, fmt.Errorf("wal: %w", err)
 	}
 	for _, name := range names {
 		if _, ok := ParseSegment(name); ok {
-			return true
+			return true, nil
 		}
 	}
-	return false
+	return false, nil
 }
 
 // Create makes a new WAL in dir, creating dir if needed, with metadata
@@ -455,8 +460,8 @@ func (w *WAL) SaveSnapshot(mark SnapshotMark) error {
 
 // ReleaseTo removes the segments that a replay of the entries after index
 // does not need: those before the last segment created when the log ended
-// at or before index. index should be that of a snapshot whose mark is
-// recorded. The active segment is never removed. Safe to call from another
+// at or before index. An index beyond the last recorded snapshot mark is
+// taken as that mark. The active segment is never removed. Safe to call from another
 // goroutine than Save's; the removals happen outside the lock.
 func (w *WAL) ReleaseTo(index uint64) error {
 	w.mu.Lock()
@@ -464,6 +469,9 @@ func (w *WAL) ReleaseTo(index uint64) error {
 		w.mu.Unlock()
 		return ErrClosed
 	}
+	// Entries after the last recorded snapshot are what a restart replays;
+	// releasing them would leave a log that cannot be opened.
+	index = min(index, w.mark.Index)
 	start := startFor(w.segs, index)
 	if start <= 0 {
 		w.mu.Unlock()
