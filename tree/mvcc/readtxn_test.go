@@ -1,7 +1,10 @@
 package mvcc
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
+	"io"
 	"reflect"
 	"sync"
 	"testing"
@@ -93,5 +96,47 @@ func TestCompactReleasesDroppedVersions(t *testing.T) {
 	e, ok := s.tree.Get(keyEntry{key: []byte("k")})
 	if !ok || len(e.versions) != 1 || cap(e.versions) != 1 {
 		t.Fatalf("after compaction: %d versions in an array of %d", len(e.versions), cap(e.versions))
+	}
+}
+
+type failingReader struct {
+	r   io.Reader
+	n   int
+	err error
+}
+
+func (f *failingReader) Read(p []byte) (int, error) {
+	if f.n <= 0 {
+		return 0, f.err
+	}
+	p = p[:min(len(p), f.n)]
+	n, err := f.r.Read(p)
+	f.n -= n
+	return n, err
+}
+
+// A reader's own failure is reported as such, not as corruption; running
+// out of bytes is corruption.
+func TestRestoreReadErrors(t *testing.T) {
+	s := New()
+	for i := range 100 {
+		if _, _, err := s.Put(PutRequest{Key: fmt.Appendf(nil, "k%d", i), Value: []byte("value")}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var buf bytes.Buffer
+	if _, err := s.Snapshot().WriteTo(&buf); err != nil {
+		t.Fatal(err)
+	}
+	errDisk := errors.New("disk on fire")
+	for _, cut := range []int{0, 10, buf.Len() / 2, buf.Len() - 2} {
+		_, err := Restore(&failingReader{r: bytes.NewReader(buf.Bytes()), n: cut, err: errDisk})
+		if !errors.Is(err, errDisk) || errors.Is(err, ErrCorrupt) {
+			t.Errorf("read failing after %d bytes: %v", cut, err)
+		}
+		_, err = Restore(bytes.NewReader(buf.Bytes()[:cut]))
+		if !errors.Is(err, ErrCorrupt) {
+			t.Errorf("truncated at %d bytes: %v", cut, err)
+		}
 	}
 }

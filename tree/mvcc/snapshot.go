@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"hash"
 	"hash/crc32"
@@ -150,7 +151,7 @@ func (c *crcWriter) Write(p []byte) (int, error) {
 func Restore(r io.Reader) (*Store, error) {
 	var hdr [headerSize]byte
 	if _, err := io.ReadFull(r, hdr[:]); err != nil {
-		return nil, corruptf("reading header: %v", err)
+		return nil, readError("header", err)
 	}
 	if string(hdr[:8]) != snapshotMagic {
 		return nil, corruptf("not an mvcc snapshot (magic %q)", hdr[:8])
@@ -176,12 +177,23 @@ func Restore(r io.Reader) (*Store, error) {
 	// d.left == 0: the bufio.Reader pulled the whole body through crc.
 	var trailer [4]byte
 	if _, err := io.ReadFull(r, trailer[:]); err != nil {
-		return nil, corruptf("reading checksum: %v", err)
+		return nil, readError("checksum", err)
 	}
 	if stored, computed := binary.BigEndian.Uint32(trailer[:]), crc.Sum32(); stored != computed {
 		return nil, corruptf("checksum mismatch: stored %08x, computed %08x", stored, computed)
 	}
 	return s, nil
+}
+
+// readError classifies a failed read: running out of bytes means the
+// snapshot is truncated, which is corruption; anything else is the reader's
+// own failure (a disk error, say) and is passed on as such, so callers can
+// tell "the data is bad" from "the data could not be read".
+func readError(what string, err error) error {
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return corruptf("%s: truncated", what)
+	}
+	return fmt.Errorf("mvcc: reading snapshot %s: %w", what, err)
 }
 
 func corruptf(format string, args ...any) error {
@@ -202,6 +214,13 @@ func (d *decoder) fail(format string, args ...any) {
 	}
 }
 
+// readFailed records a failed read of the body, as readError classifies it.
+func (d *decoder) readFailed(err error) {
+	if d.err == nil {
+		d.err = readError("body", err)
+	}
+}
+
 // ReadByte makes d an io.ByteReader for binary.ReadUvarint.
 func (d *decoder) ReadByte() (byte, error) {
 	if d.left <= 0 {
@@ -209,6 +228,7 @@ func (d *decoder) ReadByte() (byte, error) {
 	}
 	b, err := d.r.ReadByte()
 	if err != nil {
+		d.readFailed(err)
 		return 0, io.ErrUnexpectedEOF
 	}
 	d.left--
@@ -264,7 +284,7 @@ func (d *decoder) bytes() []byte {
 		k := int(min(n-uint64(len(p)), chunk))
 		p = slices.Grow(p, k)
 		if _, err := io.ReadFull(d.r, p[len(p):len(p)+k]); err != nil {
-			d.fail("body: %v", io.ErrUnexpectedEOF)
+			d.readFailed(err)
 			return nil
 		}
 		p = p[:len(p)+k]

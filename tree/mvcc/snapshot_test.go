@@ -219,7 +219,7 @@ func TestRestoreRefuses(t *testing.T) {
 		data []byte
 		want string
 	}{
-		{"empty input", nil, "reading header"},
+		{"empty input", nil, "header: truncated"},
 		{"bad magic", flip(0), "not an mvcc snapshot"},
 		{"unknown format", newFormat, "unsupported format version 2 (this build reads 1)"},
 		{"flipped body byte", flip(headerSize + 40), ""},
