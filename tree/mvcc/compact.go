@@ -32,11 +32,13 @@ func (s *Store) Compact(rev int64) error {
 	// HashKV at rev from that hash afterwards (CompactionHash).
 	hash := hashTree(walk, rev, prev, true)
 
+	var size int64
 	walk.Ascend(func(e keyEntry) bool {
 		vs := compactVersions(e.versions, rev)
 		switch {
 		case len(vs) == 0:
 			next.Delete(e)
+			return true
 		case len(vs) != len(e.versions):
 			// A copy, not a sub-slice: a sub-slice would keep the dropped
 			// versions, values and all, alive in the backing array until
@@ -44,11 +46,12 @@ func (s *Store) Compact(rev int64) error {
 			e.versions = slices.Clone(vs)
 			next.ReplaceOrInsert(e)
 		}
+		size += entrySize(&e)
 		return true
 	})
 
 	s.mu.Lock()
-	s.tree, s.compactRev = next, rev
+	s.tree, s.compactRev, s.size = next, rev, size
 	s.rememberHashLocked(compactionHash{hash: hash, rev: rev, compactRev: prev})
 	s.mu.Unlock()
 	return nil

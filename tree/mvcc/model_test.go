@@ -788,6 +788,10 @@ func runModel(t *testing.T, seed uint64, steps int) {
 // just below the compaction, and HashKV at every revision.
 func checkHistory(t *testing.T, s *Store, m *model) {
 	t.Helper()
+	if got, want := s.Size(), scanSize(s); got != want {
+		t.Fatalf("Size() = %d, but the index holds %d", got, want)
+	}
+	t.Helper()
 	if s.Rev() != m.rev || s.CompactRev() != m.compactRev {
 		t.Fatalf("store at %d/%d, model at %d/%d", s.Rev(), s.CompactRev(), m.rev, m.compactRev)
 	}
@@ -800,4 +804,19 @@ func checkHistory(t *testing.T, s *Store, m *model) {
 			t.Fatalf("HashKV at %d:\n got %s\nwant %s", rev, got, want)
 		}
 	}
+}
+
+// scanSize recomputes Size from the index, the slow obvious way.
+func scanSize(s *Store) int64 {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var n int64
+	s.tree.Ascend(func(e keyEntry) bool {
+		n += int64(len(e.key))
+		for _, v := range e.versions {
+			n += versionOverhead + int64(len(v.value))
+		}
+		return true
+	})
+	return n
 }

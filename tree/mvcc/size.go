@@ -4,19 +4,23 @@ package mvcc
 // key and value: the revision, create revision, version and lease.
 const versionOverhead = 40
 
+// versionSize is what one version adds to Size.
+func versionSize(v *version) int64 { return versionOverhead + int64(len(v.value)) }
+
+// entrySize is what one key with all its versions adds to Size.
+func entrySize(e *keyEntry) int64 {
+	n := int64(len(e.key))
+	for i := range e.versions {
+		n += versionSize(&e.versions[i])
+	}
+	return n
+}
+
 // Size estimates the bytes the keyspace holds: every kept version with its
-// key, value and bookkeeping. It walks the index, so it is meant for status
-// reports, not for a per-write quota check.
+// key, value and bookkeeping. It is kept up to date by every write and
+// compaction, so it costs nothing to ask.
 func (s *Store) Size() int64 {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	var n int64
-	s.tree.Ascend(func(e keyEntry) bool {
-		n += int64(len(e.key))
-		for i := range e.versions {
-			n += versionOverhead + int64(len(e.versions[i].value))
-		}
-		return true
-	})
-	return n
+	return s.size
 }

@@ -333,7 +333,9 @@ func (d *decoder) store() *Store {
 			}
 			vs = append(vs, v)
 		}
-		s.tree.ReplaceOrInsert(keyEntry{key: key, versions: vs})
+		e := keyEntry{key: key, versions: vs}
+		s.tree.ReplaceOrInsert(e)
+		s.size += entrySize(&e)
 		prev = key
 	}
 	return s

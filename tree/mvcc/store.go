@@ -100,6 +100,7 @@ type Store struct {
 	rev        int64  // revision of the last write that changed something
 	compactRev int64  // -1 until the first compaction
 	epoch      uint64 // bumped by every Snapshot; see keyEntry
+	size       int64  // Size: the sum of entrySize over the tree
 	// hashes are the last compactions' hashes (CompactionHash). They are
 	// not part of snapshots: etcd keeps them in memory only.
 	hashes []compactionHash

@@ -168,12 +168,20 @@ func (w *writer) nextRevision() Revision {
 func (w *writer) write(e keyEntry, existed bool, v version) {
 	ne := w.s.appendVersionLocked(e, v)
 	w.s.tree.ReplaceOrInsert(ne)
+	w.s.size += versionSize(&v)
+	if !existed {
+		w.s.size += int64(len(ne.key))
+	}
 	w.changes = append(w.changes, change{before: e, existed: existed, key: ne.key, v: v})
 }
 
 func (w *writer) abort() {
 	for i := len(w.changes) - 1; i >= 0; i-- {
 		c := &w.changes[i]
+		w.s.size -= versionSize(&c.v)
+		if !c.existed {
+			w.s.size -= int64(len(c.key))
+		}
 		if c.existed {
 			w.s.tree.ReplaceOrInsert(c.before)
 		} else {
