@@ -60,6 +60,9 @@ func (s *Server) runApply() {
 				proposalsApplied.Add(float64(n))
 				s.maybeSnapshot(last.Index)
 			}
+			if b.applied != nil {
+				close(b.applied)
+			}
 		case <-s.stopping:
 			return
 		}
@@ -88,6 +91,24 @@ func (s *Server) applyEntry(e *raftpb.Entry) error {
 			return fmt.Errorf("cluster: entry %d: bad conf change: %w", e.Index, err)
 		}
 		return s.applyConfChange(cc)
+	case raftpb.EntryConfChangeV2:
+		// Raft proposes these itself to leave a joint configuration; Larch
+		// proposes only simple changes, so they carry no membership change.
+		var cc raftpb.ConfChangeV2
+		if err := cc.Unmarshal(e.Data); err != nil {
+			return fmt.Errorf("cluster: entry %d: bad conf change: %w", e.Index, err)
+		}
+		if len(cc.Changes) > 0 {
+			return fmt.Errorf("cluster: entry %d: joint configuration changes are not supported", e.Index)
+		}
+		var cs *raftpb.ConfState
+		if err := s.withRaft(func(rn *raft.RawNode) { cs = rn.ApplyConfChange(cc) }); err != nil {
+			return err
+		}
+		s.membersMu.Lock()
+		s.confState = *cs
+		s.membersMu.Unlock()
+		return nil
 	default:
 		return fmt.Errorf("cluster: entry %d: unsupported entry type %v", e.Index, e.Type)
 	}

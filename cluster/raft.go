@@ -138,21 +138,48 @@ func (s *Server) handleReady(rd raft.Ready) bool {
 	}
 	// Messages to peers go out once the entries they carry are durable here.
 	s.send(rd.Messages)
-	if len(rd.CommittedEntries) > 0 {
-		// While the apply loop is busy, keep serving commands: it may be
-		// waiting on one (ApplyConfChange) before it can take this batch.
-		for {
-			select {
-			case s.applyc <- applyBatch{entries: rd.CommittedEntries}:
-				return true
-			case f := <-s.cmdc:
-				f(s.rn)
-			case <-s.stopping:
-				return false
-			}
+	if len(rd.CommittedEntries) == 0 {
+		return true
+	}
+	batch := applyBatch{entries: rd.CommittedEntries}
+	if !s.bootstrapping && hasConfChange(rd.CommittedEntries) {
+		// Raft takes an entry as applied at Advance; a configuration change
+		// must really be applied by then, or this member could campaign or
+		// count votes under the old configuration (etcd's waitApply).
+		batch.applied = make(chan struct{})
+	}
+	// While the apply loop is busy, keep serving commands: it may be
+	// waiting on one (ApplyConfChange) before it can take this batch.
+	for sent := false; !sent; {
+		select {
+		case s.applyc <- batch:
+			sent = true
+		case f := <-s.cmdc:
+			f(s.rn)
+		case <-s.stopping:
+			return false
+		}
+	}
+	for batch.applied != nil {
+		select {
+		case <-batch.applied:
+			batch.applied = nil
+		case f := <-s.cmdc:
+			f(s.rn)
+		case <-s.stopping:
+			return false
 		}
 	}
 	return true
+}
+
+func hasConfChange(ents []raftpb.Entry) bool {
+	for i := range ents {
+		if ents[i].Type == raftpb.EntryConfChange || ents[i].Type == raftpb.EntryConfChangeV2 {
+			return true
+		}
+	}
+	return false
 }
 
 // withRaft runs f on the raft goroutine and waits for it.

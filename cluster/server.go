@@ -64,7 +64,9 @@ type Server struct {
 	// through cmdc. prevHS is the last HardState raft reported.
 	rn     *raft.RawNode
 	prevHS raftpb.HardState
-	propc  chan proposal
+	// bootstrapping is set while NewServer handles the first Ready itself.
+	bootstrapping bool
+	propc         chan proposal
 	// persistScratch and persistEntries are the raft loop's reusable
 	// buffers for handing entries to the WAL.
 	persistScratch []byte
@@ -127,8 +129,9 @@ type Server struct {
 }
 
 type applyBatch struct {
-	entries  []raftpb.Entry
-	snapshot raftpb.Snapshot
+	entries []raftpb.Entry
+	// applied, if not nil, is closed once every entry is applied.
+	applied chan struct{}
 }
 
 // NewServer opens or bootstraps the member described by cfg and starts it.
@@ -268,8 +271,13 @@ func (s *Server) bootstrap(walDir string, rcfg *raft.Config) error {
 	s.rn = rn
 	// The bootstrap entries are made durable before NewServer returns, so a
 	// member stopped right away still knows its cluster when it restarts.
+	// Bootstrap already put the configuration into raft's tracker, and the
+	// apply loop is not running yet: nothing to wait for here.
+	s.bootstrapping = true
 	rd := rn.Ready()
-	if !s.handleReady(rd) {
+	ok := s.handleReady(rd)
+	s.bootstrapping = false
+	if !ok {
 		return fmt.Errorf("cluster: persist bootstrap entries: %w", <-s.fatal)
 	}
 	rn.Advance(rd)
