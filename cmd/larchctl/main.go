@@ -1,15 +1,15 @@
 // Command larchctl is Larch's command-line client. It speaks etcdctl's language: the same
 // commands, flags, ETCDCTL_* environment variables, output formats and exit codes.
 //
-// ETCDCTL_API selects the command set: "3" or unset is the v3 API (package ctlv3); "2",
-// etcd's v2 API, is not supported yet. Like etcdctl 3.6, v3 mode then warns that it does
-// not recognise ETCDCTL_API.
+// ETCDCTL_API selects the command set: "2" is etcd's v2 API as etcdctl 3.5 speaks it
+// (package ctlv2); "3", unset or anything else is the v3 API (package ctlv3), which, like
+// etcdctl 3.6, warns about a value it does not recognise.
 package main
 
 import (
-	"fmt"
 	"os"
 
+	"github.com/larchkv/larch/cmd/larchctl/ctlv2"
 	"github.com/larchkv/larch/cmd/larchctl/ctlv3"
 )
 
@@ -26,8 +26,13 @@ func main() {
 // run picks the command set and returns the exit code.
 func run(env ctlv3.Env) int {
 	if env.Getenv("ETCDCTL_API") == "2" {
-		fmt.Fprintln(env.Stderr, "Error: ETCDCTL_API=2 is not supported yet")
-		return 1
+		return ctlv2.Run(ctlv2.Env{
+			Args:    env.Args,
+			Environ: env.Environ,
+			Stdin:   env.Stdin,
+			Stdout:  env.Stdout,
+			Stderr:  env.Stderr,
+		})
 	}
 	return ctlv3.Run(env)
 }

@@ -15,8 +15,9 @@ func TestAPIVersionSelection(t *testing.T) {
 		stdout  string
 		stderr  string
 	}{
-		{[]string{"ETCDCTL_API=2"}, 1, "", "Error: ETCDCTL_API=2 is not supported yet\n"},
-		{[]string{"ETCDCTL_API=2", "ETCDCTL_API=3"}, 1, "", "Error: ETCDCTL_API=2 is not supported yet\n"},
+		// etcdctl 3.5 in v2 mode has no version command.
+		{[]string{"ETCDCTL_API=2"}, 3, "", "No help topic for 'version'\n"},
+		{[]string{"ETCDCTL_API=2", "ETCDCTL_API=3"}, 3, "", "No help topic for 'version'\n"},
 		{nil, 0, "etcdctl version: 3.6.6\nAPI version: 3.6\n", ""},
 		{[]string{"ETCDCTL_API=3"}, 0, "etcdctl version: 3.6.6\nAPI version: 3.6\n", ""},
 		{[]string{"ETCDCTL_API=3", "ETCDCTL_API=2"}, 0, "etcdctl version: 3.6.6\nAPI version: 3.6\n", ""},
