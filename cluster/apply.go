@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -126,6 +127,13 @@ func (s *Server) applyEnvelope(index uint64, env Envelope) error {
 			s.waiters.trigger(r.Header.ID, outcome{res: res})
 		}
 		return nil
+	case KindV2:
+		r, err := decodeV2(env.Payload)
+		if err != nil {
+			return fmt.Errorf("cluster: entry %d: %w", index, err)
+		}
+		s.waiters.trigger(r.ID, outcome{res: s.applyV2(r)})
+		return nil
 	default:
 		return fmt.Errorf("cluster: entry %d: %w: kind %v", index, ErrBadEnvelope, env.Kind)
 	}
@@ -241,7 +249,12 @@ func (s *Server) maybeSnapshot(index uint64) {
 		return
 	}
 	s.lastSnapIndex = index
-	st := s.captureState()
+	st, err := s.captureState()
+	if err != nil {
+		s.snapshotting.Store(false)
+		s.fail(fmt.Errorf("cluster: capture state at index %d: %w", index, err))
+		return
+	}
 	st.logBytes = s.bytesSinceSnap
 	s.bytesSinceSnap = 0
 	term := s.appliedTerm
@@ -257,6 +270,9 @@ func (s *Server) maybeSnapshot(index uint64) {
 
 // stateView is a consistent copy of everything the state machines hold.
 type stateView struct {
+	// v2 is the encoded v2 store: it has no copy-on-write view, so it is
+	// encoded in the apply loop (v2 stores are small).
+	v2 []byte
 	// logBytes is how much log was applied since the previous snapshot.
 	logBytes  int64
 	kv        *mvcc.Snapshot
@@ -264,8 +280,12 @@ type stateView struct {
 	confState raftpb.ConfState
 }
 
-func (s *Server) captureState() stateView {
-	return stateView{kv: s.kv.Snapshot(), members: s.Members(), confState: s.confStateCopy()}
+func (s *Server) captureState() (stateView, error) {
+	var v2 bytes.Buffer
+	if _, err := s.v2.WriteTo(&v2); err != nil {
+		return stateView{}, err
+	}
+	return stateView{kv: s.kv.Snapshot(), v2: v2.Bytes(), members: s.Members(), confState: s.confStateCopy()}, nil
 }
 
 func (s *Server) confStateCopy() raftpb.ConfState {

@@ -15,14 +15,18 @@ type Kind byte
 const (
 	// KindV3 carries a marshalled etcdserverpb.InternalRaftRequest.
 	KindV3 Kind = 1
+	// KindV2 carries a marshalled etcdserverpb.Request of the v2 keyspace.
+	KindV2 Kind = 2
 	// kindEnd is one past the last known kind.
-	kindEnd Kind = 2
+	kindEnd Kind = 3
 )
 
 func (k Kind) String() string {
 	switch k {
 	case KindV3:
 		return "v3"
+	case KindV2:
+		return "v2"
 	default:
 		return fmt.Sprintf("kind(%d)", byte(k))
 	}

@@ -18,6 +18,7 @@ import (
 	"go.etcd.io/raft/v3/raftpb"
 
 	"github.com/larchkv/larch/cluster/wal"
+	"github.com/larchkv/larch/tree"
 	"github.com/larchkv/larch/tree/mvcc"
 )
 
@@ -83,6 +84,7 @@ type Server struct {
 	wal   *wal.WAL
 
 	kv *mvcc.Store
+	v2 *tree.Store
 
 	// membersMu guards members and confState; the apply loop writes them,
 	// API readers copy them.
@@ -144,6 +146,7 @@ func NewServer(cfg Config) (*Server, error) {
 		logger:      cfg.Logger,
 		raftStorage: raft.NewMemoryStorage(),
 		kv:          mvcc.New(),
+		v2:          tree.New(),
 		members:     map[MemberID]*Member{},
 		applyc:      make(chan applyBatch, 256),
 		// Unbuffered, like raft.Node's: a proposal that gives up before the
@@ -360,11 +363,12 @@ func (s *Server) restart(walDir string, rcfg *raft.Config) error {
 }
 
 func (s *Server) start() {
-	s.wg.Add(4)
+	s.wg.Add(5)
 	go s.runRaft()
 	go s.runApply()
 	go s.runReadIndex()
 	go s.publish()
+	go s.runV2Sync()
 }
 
 // Stop shuts the member down: no new proposals, in-flight ones fail, every

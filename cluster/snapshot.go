@@ -11,6 +11,7 @@ import (
 	"go.etcd.io/raft/v3/raftpb"
 
 	"github.com/larchkv/larch/cluster/wal"
+	"github.com/larchkv/larch/tree"
 	"github.com/larchkv/larch/tree/mvcc"
 )
 
@@ -25,6 +26,7 @@ const (
 	sectionConfState byte = 1
 	sectionMembers   byte = 2
 	sectionKV        byte = 3
+	sectionV2        byte = 4
 )
 
 // errBadSnapshot marks a snapshot payload this build cannot read.
@@ -32,6 +34,7 @@ var errBadSnapshot = errors.New("cluster: bad snapshot payload")
 
 type restoredState struct {
 	kv        *mvcc.Store
+	v2        *tree.Store
 	members   []Member
 	confState raftpb.ConfState
 }
@@ -64,6 +67,7 @@ func encodeSnapshot(st stateView, sizeHint int64) ([]byte, error) {
 		return nil, err
 	}
 	section(sectionKV, kv.Bytes())
+	section(sectionV2, st.v2)
 	buf.WriteByte(sectionEnd)
 	return buf.Bytes(), nil
 }
@@ -100,6 +104,8 @@ func decodeSnapshot(data []byte) (restoredState, error) {
 			err = json.Unmarshal(body, &st.members)
 		case sectionKV:
 			st.kv, err = mvcc.Restore(bytes.NewReader(body))
+		case sectionV2:
+			st.v2, err = tree.Restore(bytes.NewReader(body))
 		default:
 			err = fmt.Errorf("unknown section %d", kind)
 		}
@@ -115,6 +121,9 @@ func decodeSnapshot(data []byte) (restoredState, error) {
 
 func (s *Server) restoreState(st restoredState) {
 	s.kv = st.kv
+	if st.v2 != nil {
+		s.v2 = st.v2
+	}
 	s.membersMu.Lock()
 	defer s.membersMu.Unlock()
 	s.confState = st.confState
