@@ -53,6 +53,9 @@ type Config struct {
 	QuotaBackendBytes int64
 	// EnablePprof serves runtime profiles under /debug/pprof/ (--enable-pprof).
 	EnablePprof bool
+	// Handlers are more HTTP handlers for the client port, by mux pattern
+	// (the v2 API's, for one). They are served like the built-in ones.
+	Handlers map[string]http.Handler
 	// Logger receives structured logs; nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -163,6 +166,9 @@ func New(member *cluster.Server, cfg Config) (*Server, error) {
 	mux.HandleFunc("/health", s.serveHealth)
 	s.handleProbes(mux)
 	mux.Handle("/metrics", promhttp.Handler())
+	for pattern, h := range cfg.Handlers {
+		mux.Handle(pattern, h)
+	}
 	if cfg.EnablePprof {
 		mux.HandleFunc("/debug/pprof/", pprof.Index)
 		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
