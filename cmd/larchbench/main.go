@@ -53,7 +53,7 @@ func main() {
 	flag.IntVar(&o.keySpace, "key-space", 10000, "distinct keys")
 	flag.StringVar(&o.consist, "consistency", "l", "range consistency: l (linearizable) or s (serializable)")
 	flag.Usage = func() {
-		fmt.Fprintf(os.Stderr, "usage: larchbench [flags] [scenario...]\nscenarios: fsync put range (default: fsync put range)\n")
+		fmt.Fprintf(os.Stderr, "usage: larchbench [flags] [scenario...]\nscenarios: fsync put range v2set v2get (default: fsync put range)\n")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
@@ -91,6 +91,10 @@ func run(o options, scenarios []string) error {
 			}
 		case "put", "range":
 			if err := benchKV(o, strings.Split(endpoints, ","), s); err != nil {
+				return err
+			}
+		case "v2set", "v2get":
+			if err := benchV2(o, strings.Split(endpoints, ",")[0], s); err != nil {
 				return err
 			}
 		default:
@@ -248,20 +252,24 @@ func benchKV(o options, endpoints []string, scenario string) error {
 
 // load runs total requests from n goroutines spread over the connections.
 func load(clients []*clientv3.Client, n, total int, do func(*clientv3.Client, int) error, onDone func(int64)) error {
+	return loadN(n, total, func(i int) error { return do(clients[i%len(clients)], i) }, onDone)
+}
+
+// loadN runs total requests, numbered 0..total-1, from n goroutines.
+func loadN(n, total int, do func(int) error, onDone func(int64)) error {
 	var next, done atomic.Int64
 	var wg sync.WaitGroup
 	errc := make(chan error, n)
-	for g := range n {
+	for range n {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			c := clients[g%len(clients)]
 			for {
 				i := int(next.Add(1)) - 1
 				if i >= total {
 					return
 				}
-				if err := do(c, i); err != nil {
+				if err := do(i); err != nil {
 					errc <- err
 					return
 				}
