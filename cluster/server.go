@@ -146,7 +146,7 @@ func NewServer(cfg Config) (*Server, error) {
 		logger:      cfg.Logger,
 		raftStorage: raft.NewMemoryStorage(),
 		kv:          mvcc.New(),
-		v2:          tree.New(),
+		v2:          tree.NewAt(v2StartIndex),
 		members:     map[MemberID]*Member{},
 		applyc:      make(chan applyBatch, 256),
 		// Unbuffered, like raft.Node's: a proposal that gives up before the

@@ -15,6 +15,11 @@ import (
 // member computes TTLs and expiry from that stamp, never from its own clock,
 // so all members reach the same state.
 
+// v2StartIndex is the index of a fresh v2 store: etcd's internal writes put
+// a fresh etcd there before any user write, and clients see the same
+// indexes from Larch.
+const v2StartIndex = 3
+
 // V2 returns the v2 store. Callers read it and watch it; only the apply
 // loop writes it.
 func (s *Server) V2() *tree.Store { return s.v2 }

@@ -48,6 +48,11 @@ func (h *history) at(i int) *Event { return h.events[(h.front+i)%len(h.events)] 
 // deleting /pfx matches a watch on /pfxother). Hidden keys are not filtered
 // here, as in etcd.
 func (h *history) scan(key string, recursive bool, index uint64) (*Event, *Error) {
+	if index < h.startIndex && h.size < len(h.events) {
+		// Nothing was ever dropped: the indexes before the first kept
+		// event are the store's starting index (NewAt), with no events.
+		index = h.startIndex
+	}
 	if index < h.startIndex {
 		return nil, NewError(EcodeEventIndexCleared,
 			fmt.Sprintf("the requested history has been cleared [%d/%d]", h.startIndex, index), 0)

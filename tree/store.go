@@ -34,12 +34,20 @@ type Store struct {
 // v2 auth) next to the user keyspace /1, and strips "/1" from every key it
 // shows. Here the root is the user keyspace itself: users never see the
 // other namespaces, which Larch keeps elsewhere.
-func New() *Store {
+func New() *Store { return NewAt(0) }
+
+// NewAt returns an empty store whose index is already at index, as if
+// index modifications had happened that no user can see: etcd's store
+// starts at 3 because of its internal writes, and Larch starts there too so
+// that indexes look alike. A watch from an index at or below it waits for
+// the next matching event instead of failing as cleared.
+func NewAt(index uint64) *Store {
 	return &Store{
-		root: newDir("/", 0, nil, time.Time{}),
-		ttls: radix.New(),
-		hist: newHistory(),
-		hub:  newHub(),
+		index: index,
+		root:  newDir("/", 0, nil, time.Time{}),
+		ttls:  radix.New(),
+		hist:  newHistory(),
+		hub:   newHub(),
 	}
 }
 

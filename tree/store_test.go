@@ -380,3 +380,32 @@ func TestStats(t *testing.T) {
 		t.Fatal("watcher count")
 	}
 }
+
+func TestNewAtStartsAtIndex(t *testing.T) {
+	now := time.Unix(1700000000, 0)
+	s := NewAt(3)
+	if s.Index() != 3 {
+		t.Fatalf("index %d", s.Index())
+	}
+	ev, err := s.Create("/q", false, "job", true, TTLOptions{}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// In-order names are the store index, the same as createdIndex.
+	if ev.Node.CreatedIndex != 4 || ev.Node.Key != "/q/00000000000000000004" {
+		t.Fatalf("first in-order key %s at %d", ev.Node.Key, ev.Node.CreatedIndex)
+	}
+	// A watch from below the starting index waits from the first event on.
+	w, err := s.Watch("/q", true, false, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case got := <-w.EventChan():
+		if got.Node.CreatedIndex != 4 {
+			t.Fatalf("history watch got %+v", got.Node)
+		}
+	default:
+		t.Fatal("a watch from index 1 did not find the event at 4")
+	}
+}

@@ -41,6 +41,9 @@ type serverConfig struct {
 	MaxTxnOps                uint   `json:"max-txn-ops"`
 	LogLevel                 string `json:"log-level"`
 	EnablePprof              bool   `json:"enable-pprof"`
+	// EnableV2 is accepted for etcd compatibility and changes nothing:
+	// etcd 3.5 serves the v2 API only with --enable-v2, Larch always does.
+	EnableV2 bool `json:"enable-v2"`
 
 	configFile  string
 	showVersion bool
@@ -89,6 +92,7 @@ func (c *serverConfig) flagSet(out io.Writer) *flag.FlagSet {
 	fs.UintVar(&c.MaxTxnOps, "max-txn-ops", c.MaxTxnOps, "Maximum number of operations permitted in a transaction.")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "Configures log level. Only supports debug, info, warn, error, panic, or fatal.")
 	fs.BoolVar(&c.EnablePprof, "enable-pprof", c.EnablePprof, "Enable runtime profiling data via HTTP server. Address is at client URL + \"/debug/pprof/\"")
+	fs.BoolVar(&c.EnableV2, "enable-v2", c.EnableV2, "Accepted for etcd compatibility; Larch always serves the v2 API.")
 	fs.StringVar(&c.configFile, "config-file", "", "Path to the server configuration file. Note that if a configuration file is provided, other command line flags and environment variables will be ignored.")
 	fs.BoolVar(&c.showVersion, "version", false, "Print the version and exit.")
 	return fs

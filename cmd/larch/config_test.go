@@ -120,3 +120,21 @@ func TestConfigRejects(t *testing.T) {
 		}
 	}
 }
+
+func TestConfigEnableV2IsAccepted(t *testing.T) {
+	for _, args := range [][]string{{"--enable-v2"}, {"--enable-v2=true"}, {"--enable-v2=false"}} {
+		if _, _, err := resolveArgs(t, args, nil); err != nil {
+			t.Fatalf("%v: %v", args, err)
+		}
+	}
+	if _, _, err := resolveArgs(t, nil, []string{"LARCH_ENABLE_V2=true"}); err != nil {
+		t.Fatalf("LARCH_ENABLE_V2: %v", err)
+	}
+	path := filepath.Join(t.TempDir(), "larch.yaml")
+	if err := os.WriteFile(path, []byte("enable-v2: true\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := resolveArgs(t, []string{"--config-file", path}, nil); err != nil {
+		t.Fatalf("enable-v2 in a config file: %v", err)
+	}
+}

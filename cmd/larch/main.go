@@ -17,6 +17,7 @@ import (
 	"syscall"
 
 	"github.com/larchkv/larch/cluster"
+	"github.com/larchkv/larch/v2api"
 	"github.com/larchkv/larch/v3api"
 )
 
@@ -91,6 +92,8 @@ func serve(r resolved, logger *slog.Logger) error {
 		return err
 	}
 	r.api.Logger = logger
+	// etcd 3.5 serves v2 only with --enable-v2; Larch always does.
+	r.api.Handlers = map[string]http.Handler{"/v2/": v2api.New(member, v2api.Config{Logger: logger})}
 	api, err := v3api.New(member, r.api)
 	if err != nil {
 		closeAll()

@@ -1,0 +1,39 @@
+// Package v2api serves etcd's v2 HTTP API on the client port: /v2/keys,
+// /v2/members, /v2/machines and /v2/stats/{self,leader,store}, byte for
+// byte as etcd 3.5 with --enable-v2 answers them (spec/v2.md). /version and
+// /health are v3api's; the CORS headers and OPTIONS come from v3api's
+// access handler, which wraps every handler of the client port.
+//
+// # Data flow
+//
+// A keys request is validated first (etcd's parseKeyRequest order: form,
+// prevIndex, waitIndex, the booleans, wait on a non-GET, prevValue,
+// noValueOnSuccess, ttl, prevExist, refresh), every failure answered with
+// index 0 before anything else is touched. Then:
+//
+//   - PUT, POST and DELETE become one etcdserverpb.Request proposed with
+//     cluster.ProposeV2; the TTL is turned into an absolute expiration here,
+//     from this member's clock when the request arrives, as etcd does, so
+//     the replicated entry carries the same time to every member.
+//   - GET with quorum=true waits for cluster.LinearizableReadNotify, then
+//     reads the local tree (etcd sends a QGET through Raft; the answer is
+//     the same, without a log entry). quorum wins over wait.
+//   - GET with wait=true registers a tree.Watcher; other GETs and HEAD read
+//     the local tree.
+//
+// # Indexes
+//
+// Every index the API shows (X-Etcd-Index, createdIndex, modifiedIndex,
+// error indexes, in-order key names, the "[a != b]" and "[oldest/asked]"
+// causes) is the tree's own, and prevIndex and waitIndex are taken as tree
+// indexes. The member starts its tree at 3 (tree.NewAt), where etcd's
+// internal writes put a fresh etcd, so the numbers a user sees are etcd's.
+//
+// # Goroutines
+//
+// None of its own. A watch runs on its request's goroutine: it waits on the
+// watcher's channel, the request's context (client gone, server shut down)
+// and the member's Stopping channel, and removes the watcher when it
+// returns. The tree's hub only does non-blocking sends, so a slow watch
+// never holds up the apply loop.
+package v2api

@@ -1,0 +1,262 @@
+package v2api
+
+import (
+	"encoding/json"
+	"fmt"
+	"mime"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/larchkv/larch/cluster"
+)
+
+// member is etcd's httptypes.Member.
+type member struct {
+	ID         string   `json:"id"`
+	Name       string   `json:"name"`
+	PeerURLs   []string `json:"peerURLs"`
+	ClientURLs []string `json:"clientURLs"`
+}
+
+func newMember(m cluster.Member) member {
+	out := member{ID: m.ID.String(), Name: m.Name, PeerURLs: []string{}, ClientURLs: []string{}}
+	out.PeerURLs = append(out.PeerURLs, m.PeerURLs...)
+	if m.Name != "" { // an unstarted member publishes no client URLs
+		out.ClientURLs = append(out.ClientURLs, m.ClientURLs...)
+	}
+	return out
+}
+
+// serveMembers serves /v2/members as etcd does. Membership changes are not
+// replicated by cluster yet: a POST, PUT or DELETE is validated like
+// etcd's, answers what etcd answers for an unknown member or a taken peer
+// URL, and otherwise fails as etcd does when the change cannot be made
+// (500 "Internal Server Error"). A PUT that changes nothing is a 204.
+func (h *Handler) serveMembers(w http.ResponseWriter, r *http.Request) {
+	if !allowMethod(w, r, http.MethodGet, http.MethodPost, http.MethodDelete, http.MethodPut) {
+		return
+	}
+	w.Header().Set("X-Etcd-Cluster-ID", h.member.ClusterID().String())
+	sub := strings.TrimPrefix(strings.TrimPrefix(r.URL.Path, membersPrefix), "/")
+	members := h.member.Members()
+	switch r.Method {
+	case http.MethodGet:
+		switch sub {
+		case "":
+			list := make([]member, 0, len(members))
+			for _, m := range members {
+				list = append(list, newMember(m))
+			}
+			w.Header().Set("Content-Type", "application/json")
+			json.NewEncoder(w).Encode(struct {
+				Members []member `json:"members"`
+			}{list})
+		case "leader":
+			lead := h.member.Leader()
+			i := slices.IndexFunc(members, func(m cluster.Member) bool { return m.ID == lead })
+			if lead == 0 || i < 0 {
+				writeMessage(w, http.StatusServiceUnavailable, "During election")
+				return
+			}
+			w.Header().Set("Content-Type", "application/json")
+			json.NewEncoder(w).Encode(newMember(members[i]))
+		default:
+			writeMessage(w, http.StatusNotFound, "Not found")
+		}
+	case http.MethodPost:
+		urls, ok := decodePeerURLs(w, r)
+		if !ok {
+			return
+		}
+		if peerURLTaken(members, 0, urls) {
+			writeMessage(w, http.StatusConflict, "membership: peerURL exists")
+			return
+		}
+		writeMessage(w, http.StatusInternalServerError, "Internal Server Error")
+	case http.MethodPut, http.MethodDelete:
+		if sub == "" {
+			http.Error(w, "Method Not Allowed", http.StatusMethodNotAllowed)
+			return
+		}
+		id, err := strconv.ParseUint(sub, 16, 64)
+		i := slices.IndexFunc(members, func(m cluster.Member) bool { return uint64(m.ID) == id })
+		if err != nil || i < 0 {
+			writeMessage(w, http.StatusNotFound, "No such member: "+sub)
+			return
+		}
+		if r.Method == http.MethodDelete {
+			writeMessage(w, http.StatusInternalServerError, "Internal Server Error")
+			return
+		}
+		urls, ok := decodePeerURLs(w, r)
+		if !ok {
+			return
+		}
+		switch {
+		case peerURLTaken(members, members[i].ID, urls):
+			writeMessage(w, http.StatusConflict, "membership: peerURL exists")
+		case slices.Equal(sortedCopy(urls), sortedCopy(members[i].PeerURLs)):
+			w.WriteHeader(http.StatusNoContent)
+		default:
+			writeMessage(w, http.StatusInternalServerError, "Internal Server Error")
+		}
+	}
+}
+
+// decodePeerURLs reads a member request body ({"peerURLs":[…]}) with
+// etcd's checks and errors; it writes the error and returns false on one.
+func decodePeerURLs(w http.ResponseWriter, r *http.Request) ([]string, bool) {
+	ct := r.Header.Get("Content-Type")
+	if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
+		writeMessage(w, http.StatusUnsupportedMediaType, fmt.Sprintf("Bad Content-Type %s, accept application/json", mt))
+		return nil, false
+	}
+	var body struct {
+		PeerURLs []string `json:"peerURLs"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+		writeMessage(w, http.StatusBadRequest, err.Error())
+		return nil, false
+	}
+	if len(body.PeerURLs) == 0 {
+		writeMessage(w, http.StatusBadRequest, "no valid URLs given")
+		return nil, false
+	}
+	for _, s := range body.PeerURLs {
+		if err := checkURL(s); err != nil {
+			writeMessage(w, http.StatusBadRequest, err.Error())
+			return nil, false
+		}
+	}
+	return body.PeerURLs, true
+}
+
+// checkURL is etcd's types.NewURLs check of one peer URL.
+func checkURL(s string) error {
+	u, err := url.Parse(strings.TrimSpace(s))
+	if err != nil {
+		return err
+	}
+	switch u.Scheme {
+	case "http", "https", "unix", "unixs":
+	default:
+		return fmt.Errorf("URL scheme must be http, https, unix, or unixs: %s", s)
+	}
+	if u.Scheme != "unix" && u.Scheme != "unixs" && !strings.Contains(u.Host, ":") {
+		return fmt.Errorf(`URL address does not have the form "host:port": %s`, s)
+	}
+	if u.Path != "" {
+		return fmt.Errorf("URL must not contain a path: %s", s)
+	}
+	return nil
+}
+
+func peerURLTaken(members []cluster.Member, except cluster.MemberID, urls []string) bool {
+	for _, m := range members {
+		if m.ID == except {
+			continue
+		}
+		for _, u := range urls {
+			if slices.Contains(m.PeerURLs, u) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func sortedCopy(s []string) []string {
+	c := slices.Clone(s)
+	slices.Sort(c)
+	return c
+}
+
+// serveMachines answers the sorted client URLs of all members, joined by
+// ", ", as text (etcd writes them without a Content-Type; Go sniffs it).
+func (h *Handler) serveMachines(w http.ResponseWriter, r *http.Request) {
+	if !allowMethod(w, r, http.MethodGet, http.MethodHead) {
+		return
+	}
+	var urls []string
+	for _, m := range h.member.Members() {
+		urls = append(urls, m.ClientURLs...)
+	}
+	slices.Sort(urls)
+	w.Write([]byte(strings.Join(urls, ", ")))
+}
+
+// selfStats is etcd's v2stats.ServerStats JSON. The rate fields are left
+// out (etcd omits them at zero); Larch keeps no per-append rates.
+type selfStats struct {
+	Name       string    `json:"name"`
+	ID         string    `json:"id"`
+	State      string    `json:"state"`
+	StartTime  time.Time `json:"startTime"`
+	LeaderInfo struct {
+		Leader    string    `json:"leader"`
+		Uptime    string    `json:"uptime"`
+		StartTime time.Time `json:"startTime"`
+	} `json:"leaderInfo"`
+	RecvAppendRequestCnt uint64 `json:"recvAppendRequestCnt"`
+	SendAppendRequestCnt uint64 `json:"sendAppendRequestCnt"`
+}
+
+func (h *Handler) serveStatsSelf(w http.ResponseWriter, r *http.Request) {
+	if !allowMethod(w, r, http.MethodGet) {
+		return
+	}
+	s := selfStats{ID: h.member.ID().String(), StartTime: h.startTime.UTC()}
+	for _, m := range h.member.Members() {
+		if m.ID == h.member.ID() {
+			s.Name = m.Name
+		}
+	}
+	switch lead := h.member.Leader(); {
+	case lead == h.member.ID():
+		s.State = "StateLeader"
+	case lead == 0:
+		s.State = "StateCandidate"
+	default:
+		s.State = "StateFollower"
+	}
+	if lead := h.member.Leader(); lead != 0 {
+		s.LeaderInfo.Leader = lead.String()
+	}
+	s.LeaderInfo.StartTime = h.startTime.UTC()
+	s.LeaderInfo.Uptime = time.Since(h.startTime).String()
+	b, _ := json.Marshal(s)
+	w.Header().Set("Content-Type", "application/json")
+	w.Write(b)
+}
+
+// serveStatsLeader answers etcd's LeaderStats on the leader; a single
+// member has no followers, so "followers" is {}.
+func (h *Handler) serveStatsLeader(w http.ResponseWriter, r *http.Request) {
+	if !allowMethod(w, r, http.MethodGet) {
+		return
+	}
+	if h.member.Leader() != h.member.ID() {
+		writeMessage(w, http.StatusForbidden, "not current leader")
+		return
+	}
+	followers := map[string]any{}
+	b, _ := json.Marshal(struct {
+		Leader    string         `json:"leader"`
+		Followers map[string]any `json:"followers"`
+	}{h.member.ID().String(), followers})
+	w.Header().Set("Content-Type", "application/json")
+	w.Write(b)
+}
+
+func (h *Handler) serveStatsStore(w http.ResponseWriter, r *http.Request) {
+	if !allowMethod(w, r, http.MethodGet) {
+		return
+	}
+	b, _ := json.Marshal(h.member.V2().Stats())
+	w.Header().Set("Content-Type", "application/json")
+	w.Write(b)
+}

@@ -1,0 +1,57 @@
+package v2api_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+func TestMembersMachinesStats(t *testing.T) {
+	s, u := startMember(t)
+	id := s.ID().String()
+	m := `{"id":"` + id + `","name":"m1","peerURLs":["http://127.0.0.1:2380"],"clientURLs":["` + u + `"]}`
+	do(t, "GET", u, "/v2/members", "").check(t, 200, `{"members":[`+m+`]}`+"\n")
+	do(t, "GET", u, "/v2/members/leader", "").check(t, 200, m+"\n")
+	do(t, "GET", u, "/v2/members/other", "").check(t, 404, `{"message":"Not found"}`)
+	do(t, "DELETE", u, "/v2/members/abc", "").check(t, 404, `{"message":"No such member: abc"}`)
+	do(t, "DELETE", u, "/v2/members", "").check(t, 405, "Method Not Allowed\n")
+	do(t, "POST", u, "/v2/members", "a=b").check(t, 415, `{"message":"Bad Content-Type application/x-www-form-urlencoded, accept application/json"}`)
+	r := do(t, "HEAD", u, "/v2/members", "")
+	if r.status != 405 || r.header.Get("Allow") != "GET,POST,DELETE,PUT" {
+		t.Fatalf("HEAD members: %d %v", r.status, r.header)
+	}
+	req, _ := http.NewRequest("POST", u+"/v2/members", strings.NewReader(`{"peerURLs":["not a url"]}`))
+	req.Header.Set("Content-Type", "application/json; charset=utf-8")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 400 {
+		t.Fatalf("POST a bad URL: %d", resp.StatusCode)
+	}
+
+	r = do(t, "GET", u, "/v2/machines", "")
+	r.check(t, 200, u)
+	if r.header.Get("Content-Type") != "text/plain; charset=utf-8" {
+		t.Fatalf("machines Content-Type %q", r.header.Get("Content-Type"))
+	}
+
+	do(t, "GET", u, "/v2/stats/leader", "").check(t, 200, `{"leader":"`+id+`","followers":{}}`)
+	r = do(t, "GET", u, "/v2/stats/self", "")
+	var self map[string]any
+	if err := json.Unmarshal([]byte(r.body), &self); err != nil || self["state"] != "StateLeader" || self["id"] != id || self["name"] != "m1" {
+		t.Fatalf("stats/self: %s %v", r.body, err)
+	}
+	do(t, "PUT", u, "/v2/keys/x", "value=1")
+	r = do(t, "GET", u, "/v2/stats/store", "")
+	if r.status != 200 || !strings.HasPrefix(r.body, `{"getsSuccess":`) || !strings.Contains(r.body, `"setsSuccess":1,`) || strings.HasSuffix(r.body, "\n") {
+		t.Fatalf("stats/store: %d %q", r.status, r.body)
+	}
+	r = do(t, "POST", u, "/v2/stats/store", "")
+	if r.status != 405 || r.header.Get("Allow") != "GET" {
+		t.Fatalf("POST stats: %d %v", r.status, r.header)
+	}
+	do(t, "GET", u, "/v2/stats", "").check(t, 404, "404 page not found\n")
+}
