@@ -66,7 +66,9 @@ func TestV2KillAndRestart(t *testing.T) {
 	p.start()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := v2Put(ctx, p.client, "ttl", "gone-soon", 2); err != nil {
+	// Long enough to outlive the kill and the restart, so that the expiry
+	// happens on the restarted member.
+	if err := v2Put(ctx, p.client, "ttl", "gone-soon", 8); err != nil {
 		t.Fatal(err)
 	}
 	var mu sync.Mutex
@@ -112,11 +114,13 @@ func TestV2KillAndRestart(t *testing.T) {
 	// The TTL key expires on the restarted member: a long poll from just
 	// after its last change returns its expire event, from the history if
 	// it has already happened.
-	if got, ok := v2Get(t, p.client, "ttl", ""); ok {
-		ev, _ := v2Get(t, p.client, "ttl", fmt.Sprintf("?wait=true&waitIndex=%d", got.Node.ModifiedIndex+1))
-		if ev.Action != "expire" {
-			t.Fatalf("waited on the TTL key and got %q", ev.Action)
-		}
+	got, ok := v2Get(t, p.client, "ttl", "")
+	if !ok {
+		t.Fatal("the TTL key was lost in the restart, or the restart took longer than its TTL")
+	}
+	ev, _ := v2Get(t, p.client, "ttl", fmt.Sprintf("?wait=true&waitIndex=%d", got.Node.ModifiedIndex+1))
+	if ev.Action != "expire" {
+		t.Fatalf("waited on the TTL key and got %q", ev.Action)
 	}
 	if _, ok := v2Get(t, p.client, "ttl", ""); ok {
 		t.Fatal("the TTL key outlived its TTL across the restart")
