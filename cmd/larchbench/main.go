@@ -53,13 +53,13 @@ func main() {
 	flag.IntVar(&o.keySpace, "key-space", 10000, "distinct keys")
 	flag.StringVar(&o.consist, "consistency", "l", "range consistency: l (linearizable) or s (serializable)")
 	flag.Usage = func() {
-		fmt.Fprintf(os.Stderr, "usage: larchbench [flags] [scenario...]\nscenarios: fsync put range v2set v2get (default: fsync put range)\n")
+		fmt.Fprintf(os.Stderr, "usage: larchbench [flags] [scenario...]\nscenarios: fsync put range v2set v2get (default: all)\n")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
 	scenarios := flag.Args()
 	if len(scenarios) == 0 {
-		scenarios = []string{"fsync", "put", "range"}
+		scenarios = []string{"fsync", "put", "range", "v2set", "v2get"}
 	}
 	if err := run(o, scenarios); err != nil {
 		fmt.Fprintf(os.Stderr, "larchbench: %v\n", err)
