@@ -17,9 +17,8 @@ import (
 
 // keyRequest is a validated /v2/keys request.
 type keyRequest struct {
-	req              pb.Request // Method, Path, Val, Dir, PrevValue, PrevIndex (the tree's), PrevExist, Expiration, Recursive, Refresh
-	prevIndex        uint64     // as the client sent it
-	waitIndex        uint64     // as the client sent it
+	req              pb.Request // Method, Path, Val, Dir, PrevValue, PrevIndex, PrevExist, Expiration, Recursive, Refresh
+	waitIndex        uint64
 	wait             bool
 	sorted           bool
 	quorum           bool
@@ -39,7 +38,7 @@ func parseKeyRequest(r *http.Request, now time.Time) (*keyRequest, error) {
 	kr.req.Method = r.Method
 	kr.req.Path = path.Join("/", r.URL.Path[len(keysPrefix):])
 	var err error
-	if kr.prevIndex, err = formUint(r.Form, "prevIndex"); err != nil {
+	if kr.req.PrevIndex, err = formUint(r.Form, "prevIndex"); err != nil {
 		return nil, tree.NewError(tree.EcodeIndexNaN, `invalid value for "prevIndex"`, 0)
 	}
 	if kr.waitIndex, err = formUint(r.Form, "waitIndex"); err != nil {
@@ -101,7 +100,6 @@ func parseKeyRequest(r *http.Request, now time.Time) (*keyRequest, error) {
 		}
 	}
 	kr.req.Val = r.Form.Get("value")
-	kr.req.PrevIndex = kr.prevIndex
 	if ttl != nil {
 		// etcd's arithmetic, wrap-around included: a huge ttl can land
 		// before 2000 (permanent) or in the past (expires at once).
