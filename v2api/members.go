@@ -34,8 +34,8 @@ func newMember(m cluster.Member) member {
 // serveMembers serves /v2/members as etcd does. Membership changes are not
 // replicated by cluster yet: a POST, PUT or DELETE is validated like
 // etcd's, answers what etcd answers for an unknown member or a taken peer
-// URL, and otherwise fails as etcd does when the change cannot be made
-// (500 "Internal Server Error"). A PUT that changes nothing is a 204.
+// URL, and otherwise says that the change is not implemented (501). A PUT
+// that changes nothing is a 204.
 func (h *Handler) serveMembers(w http.ResponseWriter, r *http.Request) {
 	if !allowMethod(w, r, http.MethodGet, http.MethodPost, http.MethodDelete, http.MethodPut) {
 		return
@@ -76,7 +76,7 @@ func (h *Handler) serveMembers(w http.ResponseWriter, r *http.Request) {
 			writeMessage(w, http.StatusConflict, "membership: peerURL exists")
 			return
 		}
-		writeMessage(w, http.StatusInternalServerError, "Internal Server Error")
+		writeMessage(w, http.StatusNotImplemented, errMembershipChange)
 	case http.MethodPut, http.MethodDelete:
 		if sub == "" {
 			http.Error(w, "Method Not Allowed", http.StatusMethodNotAllowed)
@@ -89,7 +89,7 @@ func (h *Handler) serveMembers(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if r.Method == http.MethodDelete {
-			writeMessage(w, http.StatusInternalServerError, "Internal Server Error")
+			writeMessage(w, http.StatusNotImplemented, errMembershipChange)
 			return
 		}
 		urls, ok := decodePeerURLs(w, r)
@@ -102,10 +102,14 @@ func (h *Handler) serveMembers(w http.ResponseWriter, r *http.Request) {
 		case slices.Equal(sortedCopy(urls), sortedCopy(members[i].PeerURLs)):
 			w.WriteHeader(http.StatusNoContent)
 		default:
-			writeMessage(w, http.StatusInternalServerError, "Internal Server Error")
+			writeMessage(w, http.StatusNotImplemented, errMembershipChange)
 		}
 	}
 }
+
+// errMembershipChange is the answer to a membership change until the
+// cluster replicates them.
+const errMembershipChange = "membership changes are not supported yet"
 
 // decodePeerURLs reads a member request body ({"peerURLs":[…]}) with
 // etcd's checks and errors; it writes the error and returns false on one.

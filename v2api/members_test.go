@@ -55,3 +55,24 @@ func TestMembersMachinesStats(t *testing.T) {
 	}
 	do(t, "GET", u, "/v2/stats", "").check(t, 404, "404 page not found\n")
 }
+
+func TestMemberChangesNotImplementedYet(t *testing.T) {
+	s, u := startMember(t)
+	req, err := http.NewRequest("POST", u+"/v2/members", strings.NewReader(`{"peerURLs":["http://127.0.0.1:1"]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotImplemented {
+		t.Fatalf("member add: %s", resp.Status)
+	}
+	r := do(t, "DELETE", u, "/v2/members/"+s.ID().String(), "")
+	if r.status != http.StatusNotImplemented || !strings.Contains(r.body, "not supported yet") {
+		t.Fatalf("member remove: %d %s", r.status, r.body)
+	}
+}
