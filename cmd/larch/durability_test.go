@@ -161,6 +161,16 @@ func (p *process) newClient() *clientv3.Client {
 func writeUntilKilled(t *testing.T, p *process, acks int) map[string]string {
 	c := p.newClient()
 	defer c.Close()
+	return putUntilKilled(t, p, acks, "w", func(ctx context.Context, key, val string) error {
+		_, err := c.Put(ctx, key, val)
+		return err
+	})
+}
+
+// putUntilKilled runs 8 concurrent writers of keys prefix<w>/<i> through
+// put, kills the server once acks writes were acknowledged, and returns
+// every acknowledged key and value.
+func putUntilKilled(t *testing.T, p *process, acks int, prefix string, put func(ctx context.Context, key, val string) error) map[string]string {
 	var mu sync.Mutex
 	acked := map[string]string{}
 	killed := make(chan struct{})
@@ -171,9 +181,9 @@ func writeUntilKilled(t *testing.T, p *process, acks int) map[string]string {
 		go func() {
 			defer wg.Done()
 			for i := 0; ; i++ {
-				key, val := fmt.Sprintf("w%d/%06d", w, i), fmt.Sprintf("value-%d-%d.", w, i)
+				key, val := fmt.Sprintf("%s%d/%06d", prefix, w, i), fmt.Sprintf("value-%d-%d.", w, i)
 				ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-				_, err := c.Put(ctx, key, val)
+				err := put(ctx, key, val)
 				cancel()
 				if err != nil {
 					select {

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
@@ -71,40 +70,9 @@ func TestV2KillAndRestart(t *testing.T) {
 	if err := v2Put(ctx, p.client, "ttl", "gone-soon", 8); err != nil {
 		t.Fatal(err)
 	}
-	var mu sync.Mutex
-	acked := map[string]string{}
-	killed := make(chan struct{})
-	var once sync.Once
-	var wg sync.WaitGroup
-	for w := range 8 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := 0; ; i++ {
-				key, val := fmt.Sprintf("v2w%d/%05d", w, i), fmt.Sprintf("val-%d-%d", w, i)
-				if err := v2Put(ctx, p.client, key, val, 0); err != nil {
-					select {
-					case <-killed:
-						return
-					default:
-						t.Errorf("put before the kill: %v", err)
-						return
-					}
-				}
-				mu.Lock()
-				acked[key] = val
-				n := len(acked)
-				mu.Unlock()
-				if n >= 200 {
-					once.Do(func() {
-						close(killed)
-						p.kill()
-					})
-				}
-			}
-		}()
-	}
-	wg.Wait()
+	acked := putUntilKilled(t, p, 200, "v2w", func(ctx context.Context, key, val string) error {
+		return v2Put(ctx, p.client, key, val, 0)
+	})
 	p.start()
 	for k, v := range acked {
 		if got, ok := v2Get(t, p.client, k, ""); !ok || got.Node.Value != v {
