@@ -3,7 +3,8 @@ package v2api
 import (
 	"encoding/json"
 	"fmt"
-	"mime"
+	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -82,18 +83,28 @@ func (h *Handler) serveMembers(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, "Method Not Allowed", http.StatusMethodNotAllowed)
 			return
 		}
+		// etcd parses the ID first (404 with the path's text), then reads
+		// a PUT's body, and only then looks the member up (404 with the
+		// ID in its canonical hex form).
 		id, err := strconv.ParseUint(sub, 16, 64)
-		i := slices.IndexFunc(members, func(m cluster.Member) bool { return uint64(m.ID) == id })
-		if err != nil || i < 0 {
+		if err != nil {
 			writeMessage(w, http.StatusNotFound, "No such member: "+sub)
+			return
+		}
+		var urls []string
+		if r.Method == http.MethodPut {
+			var ok bool
+			if urls, ok = decodePeerURLs(w, r); !ok {
+				return
+			}
+		}
+		i := slices.IndexFunc(members, func(m cluster.Member) bool { return uint64(m.ID) == id })
+		if i < 0 {
+			writeMessage(w, http.StatusNotFound, "No such member: "+cluster.MemberID(id).String())
 			return
 		}
 		if r.Method == http.MethodDelete {
 			writeMessage(w, http.StatusNotImplemented, errMembershipChange)
-			return
-		}
-		urls, ok := decodePeerURLs(w, r)
-		if !ok {
 			return
 		}
 		switch {
@@ -112,17 +123,30 @@ func (h *Handler) serveMembers(w http.ResponseWriter, r *http.Request) {
 const errMembershipChange = "membership changes are not supported yet"
 
 // decodePeerURLs reads a member request body ({"peerURLs":[…]}) with
-// etcd's checks and errors; it writes the error and returns false on one.
+// etcd's checks and errors (v2http's unmarshalRequest, then
+// httptypes.MemberCreateRequest.UnmarshalJSON and types.NewURLs); it writes
+// the error and returns false on one. The URLs come back normalized and
+// sorted, as etcd compares them.
 func decodePeerURLs(w http.ResponseWriter, r *http.Request) ([]string, bool) {
+	// etcd lowercases and trims the media type only when parameters
+	// follow it; it reads the whole body and unmarshals it in one go.
 	ct := r.Header.Get("Content-Type")
-	if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
-		writeMessage(w, http.StatusUnsupportedMediaType, fmt.Sprintf("Bad Content-Type %s, accept application/json", mt))
+	if i := strings.Index(ct, ";"); i != -1 {
+		ct = strings.TrimSpace(strings.ToLower(ct[:i]))
+	}
+	if ct != "application/json" {
+		writeMessage(w, http.StatusUnsupportedMediaType, fmt.Sprintf("Bad Content-Type %s, accept application/json", ct))
+		return nil, false
+	}
+	b, err := io.ReadAll(r.Body)
+	if err != nil {
+		writeMessage(w, http.StatusBadRequest, err.Error())
 		return nil, false
 	}
 	var body struct {
 		PeerURLs []string `json:"peerURLs"`
 	}
-	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+	if err := json.Unmarshal(b, &body); err != nil {
 		writeMessage(w, http.StatusBadRequest, err.Error())
 		return nil, false
 	}
@@ -130,33 +154,40 @@ func decodePeerURLs(w http.ResponseWriter, r *http.Request) ([]string, bool) {
 		writeMessage(w, http.StatusBadRequest, "no valid URLs given")
 		return nil, false
 	}
+	urls := make([]string, 0, len(body.PeerURLs))
 	for _, s := range body.PeerURLs {
-		if err := checkURL(s); err != nil {
+		u, err := checkURL(s)
+		if err != nil {
 			writeMessage(w, http.StatusBadRequest, err.Error())
 			return nil, false
 		}
+		urls = append(urls, u)
 	}
-	return body.PeerURLs, true
+	slices.Sort(urls)
+	return urls, true
 }
 
-// checkURL is etcd's types.NewURLs check of one peer URL.
-func checkURL(s string) error {
-	u, err := url.Parse(strings.TrimSpace(s))
+// checkURL is etcd's types.NewURLs check of one peer URL; it returns the
+// URL in its normalized form.
+func checkURL(s string) (string, error) {
+	s = strings.TrimSpace(s)
+	u, err := url.Parse(s)
 	if err != nil {
-		return err
+		return "", err
 	}
 	switch u.Scheme {
-	case "http", "https", "unix", "unixs":
+	case "http", "https":
+		if _, _, err := net.SplitHostPort(u.Host); err != nil {
+			return "", fmt.Errorf(`URL address does not have the form "host:port": %s`, s)
+		}
+		if u.Path != "" {
+			return "", fmt.Errorf("URL must not contain a path: %s", s)
+		}
+	case "unix", "unixs":
 	default:
-		return fmt.Errorf("URL scheme must be http, https, unix, or unixs: %s", s)
+		return "", fmt.Errorf("URL scheme must be http, https, unix, or unixs: %s", s)
 	}
-	if u.Scheme != "unix" && u.Scheme != "unixs" && !strings.Contains(u.Host, ":") {
-		return fmt.Errorf(`URL address does not have the form "host:port": %s`, s)
-	}
-	if u.Path != "" {
-		return fmt.Errorf("URL must not contain a path: %s", s)
-	}
-	return nil
+	return u.String(), nil
 }
 
 func peerURLTaken(members []cluster.Member, except cluster.MemberID, urls []string) bool {

@@ -2,6 +2,7 @@ package v2api_test
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -74,5 +75,52 @@ func TestMemberChangesNotImplementedYet(t *testing.T) {
 	r := do(t, "DELETE", u, "/v2/members/"+s.ID().String(), "")
 	if r.status != http.StatusNotImplemented || !strings.Contains(r.body, "not supported yet") {
 		t.Fatalf("member remove: %d %s", r.status, r.body)
+	}
+}
+
+// TestMemberRequestErrors checks etcd 3.5's answers to bad member requests
+// (observed against a real etcd): the Content-Type test (lowercased only
+// when parameters follow), the whole body unmarshalled at once, URLs
+// trimmed and normalized before the taken check, and for PUT the ID
+// parsed, then the body read, then the member looked up.
+func TestMemberRequestErrors(t *testing.T) {
+	s, u := startMember(t)
+	id := s.ID().String()
+	const taken = `{"peerURLs":["http://127.0.0.1:2380"]}`
+	for _, step := range []struct {
+		method, path, ctype, body string
+		status                    int
+		want                      string
+	}{
+		{"POST", "/v2/members", "application/JSON", taken, 415, `{"message":"Bad Content-Type application/JSON, accept application/json"}`},
+		{"POST", "/v2/members", "bad/type;;", taken, 415, `{"message":"Bad Content-Type bad/type, accept application/json"}`},
+		{"POST", "/v2/members", "APPLICATION/JSON; charset=x", taken, 409, `{"message":"membership: peerURL exists"}`},
+		{"POST", "/v2/members", "application/json", taken + ` trailing`, 400, `{"message":"invalid character 't' after top-level value"}`},
+		{"POST", "/v2/members", "application/json", ``, 400, `{"message":"unexpected end of JSON input"}`},
+		{"POST", "/v2/members", "application/json", `{"peerURLs":["  http://127.0.0.1:2380  "]}`, 409, `{"message":"membership: peerURL exists"}`},
+		{"POST", "/v2/members", "application/json", `{"peerURLs":["http://127.0.0.1"]}`, 400, `{"message":"URL address does not have the form \"host:port\": http://127.0.0.1"}`},
+		{"PUT", "/v2/members/abc", "text/plain", taken, 415, `{"message":"Bad Content-Type text/plain, accept application/json"}`},
+		{"PUT", "/v2/members/123", "application/json", `{bad`, 400, `{"message":"invalid character 'b' looking for beginning of object key string"}`},
+		{"PUT", "/v2/members/00abc", "application/json", taken, 404, `{"message":"No such member: abc"}`},
+		{"PUT", "/v2/members/xyz", "application/json", `{bad`, 404, `{"message":"No such member: xyz"}`},
+		{"DELETE", "/v2/members/00abc", "", "", 404, `{"message":"No such member: abc"}`},
+		{"PUT", "/v2/members/" + id, "application/json", `{bad`, 400, `{"message":"invalid character 'b' looking for beginning of object key string"}`},
+	} {
+		req, err := http.NewRequest(step.method, u+step.path, strings.NewReader(step.body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if step.ctype != "" {
+			req.Header.Set("Content-Type", step.ctype)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != step.status || string(b) != step.want {
+			t.Errorf("%s %s %q %s:\ngot  %d %s\nwant %d %s", step.method, step.path, step.ctype, step.body, resp.StatusCode, b, step.status, step.want)
+		}
 	}
 }
