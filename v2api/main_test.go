@@ -47,7 +47,12 @@ func startMember(t *testing.T) (*cluster.Server, string) {
 		l.Close()
 		t.Fatal(err)
 	}
-	api, err := v3api.New(s, v3api.Config{Logger: logger, Handlers: map[string]http.Handler{"/v2/": v2api.New(s, v2api.Config{Logger: logger})}})
+	v2 := v2api.New(s, v2api.Config{Logger: logger})
+	handlers := map[string]http.Handler{}
+	for _, pattern := range v2.Patterns() {
+		handlers[pattern] = v2
+	}
+	api, err := v3api.New(s, v3api.Config{Logger: logger, Handlers: handlers})
 	if err != nil {
 		s.Stop()
 		t.Fatal(err)

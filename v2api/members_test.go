@@ -124,3 +124,22 @@ func TestMemberRequestErrors(t *testing.T) {
 		}
 	}
 }
+
+// Only etcd's v2 paths are served: anything else under /v2 is a plain 404.
+func TestUnknownV2PathsNotFound(t *testing.T) {
+	_, u := startMember(t)
+	for _, p := range []string{"/v2", "/v2/", "/v2/nothing", "/v2/stats"} {
+		req, err := http.NewRequest("GET", u+p, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.DefaultTransport.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNotFound {
+			t.Errorf("GET %s: %s, want 404", p, resp.Status)
+		}
+	}
+}

@@ -31,7 +31,7 @@ func (c *Config) validate() {
 	}
 }
 
-// Handler serves the v2 API. Mount it on "/v2/".
+// Handler serves the v2 API. Mount it on its Patterns.
 type Handler struct {
 	member    *cluster.Server
 	logger    *slog.Logger
@@ -45,6 +45,16 @@ var _ http.Handler = (*Handler)(nil)
 func New(member *cluster.Server, cfg Config) *Handler {
 	cfg.validate()
 	return &Handler{member: member, logger: cfg.Logger, now: cfg.Now, startTime: cfg.Now()}
+}
+
+// Patterns are the net/http.ServeMux patterns to mount the handler on:
+// exactly etcd's v2 paths, so that anything else under /v2 gets the same
+// 404 (or clean-path redirect) as from etcd.
+func (h *Handler) Patterns() []string {
+	return []string{
+		keysPrefix, keysPrefix + "/", membersPrefix, membersPrefix + "/",
+		"/v2/machines", "/v2/stats/self", "/v2/stats/leader", "/v2/stats/store",
+	}
 }
 
 // Path prefixes, etcd's.

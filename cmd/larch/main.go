@@ -93,7 +93,11 @@ func serve(r resolved, logger *slog.Logger) error {
 	}
 	r.api.Logger = logger
 	// etcd 3.5 serves v2 only with --enable-v2; Larch always does.
-	r.api.Handlers = map[string]http.Handler{"/v2/": v2api.New(member, v2api.Config{Logger: logger})}
+	v2 := v2api.New(member, v2api.Config{Logger: logger})
+	r.api.Handlers = map[string]http.Handler{}
+	for _, pattern := range v2.Patterns() {
+		r.api.Handlers[pattern] = v2
+	}
 	api, err := v3api.New(member, r.api)
 	if err != nil {
 		closeAll()
