@@ -5,7 +5,7 @@
 //
 // # Goroutines
 //
-// A Server runs four long-lived goroutines, all started by NewServer and
+// A Server runs five long-lived goroutines, all started by NewServer and
 // stopped and waited for by Stop:
 //
 //   - runRaft owns the raft.RawNode; other goroutines reach it only through
@@ -27,6 +27,9 @@
 //     costs one ReadIndex, however many readers share it.
 //   - publish proposes this member's name and client URLs once, retrying
 //     until it lands.
+//   - runV2Sync, while this member leads and a v2 node is due to expire,
+//     proposes the current time (a v2 SYNC request): every member expires
+//     the same nodes at the same index, never by its own clock.
 //
 // A snapshot goroutine runs while a snapshot is written. The apply loop
 // captures the state as copy-on-write views (mvcc.Store.Snapshot) in O(1),
@@ -35,7 +38,8 @@
 // # Entries
 //
 // Every normal entry holds an Envelope: a format version, the kind of store
-// it is for, and the request (for v3, an etcdserverpb.InternalRaftRequest).
+// it is for, and the request (for v3, an etcdserverpb.InternalRaftRequest;
+// for v2, an etcdserverpb.Request stamped with the proposer's time).
 // Unknown versions or kinds stop the member instead of being skipped, since
 // skipping would make this member's state diverge from its peers'.
 //
