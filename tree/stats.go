@@ -5,14 +5,24 @@ import "sync/atomic"
 // stats counts operations for /v2/stats/store. The counters are local to a
 // member (etcd's are too) and are not part of snapshots.
 type stats struct {
-	getsSuccess, getsFail     atomic.Uint64
-	setsSuccess, setsFail     atomic.Uint64
-	deleteSuccess, deleteFail atomic.Uint64
-	updateSuccess, updateFail atomic.Uint64
-	createSuccess, createFail atomic.Uint64
-	casSuccess, casFail       atomic.Uint64
-	cadSuccess, cadFail       atomic.Uint64
-	expireCount               atomic.Uint64
+	gets, sets, deletes, updates, creates, cas, cad opCount
+	expireCount                                     atomic.Uint64
+}
+
+// opCount counts the successes and failures of one kind of operation.
+type opCount struct {
+	success, fail atomic.Uint64
+}
+
+// count records the outcome of one operation and returns it as the public
+// methods do (a nil *Error becomes a nil error).
+func (c *opCount) count(e *Event, err *Error) (*Event, error) {
+	if err != nil {
+		c.fail.Add(1)
+		return nil, err
+	}
+	c.success.Add(1)
+	return e, nil
 }
 
 // Stats is the body of /v2/stats/store, in etcd's field order.
@@ -38,20 +48,20 @@ type Stats struct {
 // Stats returns the operation counters and the number of live watchers.
 func (s *Store) Stats() Stats {
 	return Stats{
-		GetSuccess:              s.stats.getsSuccess.Load(),
-		GetFail:                 s.stats.getsFail.Load(),
-		SetSuccess:              s.stats.setsSuccess.Load(),
-		SetFail:                 s.stats.setsFail.Load(),
-		DeleteSuccess:           s.stats.deleteSuccess.Load(),
-		DeleteFail:              s.stats.deleteFail.Load(),
-		UpdateSuccess:           s.stats.updateSuccess.Load(),
-		UpdateFail:              s.stats.updateFail.Load(),
-		CreateSuccess:           s.stats.createSuccess.Load(),
-		CreateFail:              s.stats.createFail.Load(),
-		CompareAndSwapSuccess:   s.stats.casSuccess.Load(),
-		CompareAndSwapFail:      s.stats.casFail.Load(),
-		CompareAndDeleteSuccess: s.stats.cadSuccess.Load(),
-		CompareAndDeleteFail:    s.stats.cadFail.Load(),
+		GetSuccess:              s.stats.gets.success.Load(),
+		GetFail:                 s.stats.gets.fail.Load(),
+		SetSuccess:              s.stats.sets.success.Load(),
+		SetFail:                 s.stats.sets.fail.Load(),
+		DeleteSuccess:           s.stats.deletes.success.Load(),
+		DeleteFail:              s.stats.deletes.fail.Load(),
+		UpdateSuccess:           s.stats.updates.success.Load(),
+		UpdateFail:              s.stats.updates.fail.Load(),
+		CreateSuccess:           s.stats.creates.success.Load(),
+		CreateFail:              s.stats.creates.fail.Load(),
+		CompareAndSwapSuccess:   s.stats.cas.success.Load(),
+		CompareAndSwapFail:      s.stats.cas.fail.Load(),
+		CompareAndDeleteSuccess: s.stats.cad.success.Load(),
+		CompareAndDeleteFail:    s.stats.cad.fail.Load(),
 		ExpireCount:             s.stats.expireCount.Load(),
 		Watchers:                uint64(s.hub.count.Load()),
 	}

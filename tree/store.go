@@ -71,11 +71,9 @@ func (s *Store) Get(p string, recursive, sorted bool, now time.Time) (*Event, er
 	defer s.mu.RUnlock()
 	n, err := s.getLocked(clean(p))
 	if err != nil {
-		s.stats.getsFail.Add(1)
-		return nil, err
+		return s.stats.gets.count(nil, err)
 	}
-	s.stats.getsSuccess.Add(1)
-	return &Event{Action: ActionGet, Node: n.repr(true, recursive, now), EtcdIndex: s.index}, nil
+	return s.stats.gets.count(&Event{Action: ActionGet, Node: n.repr(true, recursive, now), EtcdIndex: s.index}, nil)
 }
 
 // getLocked walks to the node at the clean path p. Errors: 104 with the
@@ -109,20 +107,16 @@ func (s *Store) Set(p string, dir bool, value string, ttl TTLOptions, now time.T
 	p = clean(p)
 	n, gerr := s.getLocked(p)
 	if gerr != nil && (gerr.ErrorCode != EcodeKeyNotFound || ttl.Refresh) {
-		s.stats.setsFail.Add(1)
-		return nil, gerr
+		return s.stats.sets.count(nil, gerr)
 	}
 	if ttl.Refresh {
 		value = n.value
 	}
 	e, err := s.createLocked(p, dir, value, false, true, ttl.ExpireTime, ActionSet, now)
-	if err != nil {
-		s.stats.setsFail.Add(1)
-		return nil, err
+	if err == nil {
+		s.commitLocked(e, ttl.Refresh)
 	}
-	s.stats.setsSuccess.Add(1)
-	s.commitLocked(e, ttl.Refresh)
-	return e, nil
+	return s.stats.sets.count(e, err)
 }
 
 // Create creates the node at p (action "create"); an existing node is 105.
@@ -132,13 +126,10 @@ func (s *Store) Create(p string, dir bool, value string, unique bool, ttl TTLOpt
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	e, err := s.createLocked(p, dir, value, unique, false, ttl.ExpireTime, ActionCreate, now)
-	if err != nil {
-		s.stats.createFail.Add(1)
-		return nil, err
+	if err == nil {
+		s.commitLocked(e, false)
 	}
-	s.stats.createSuccess.Add(1)
-	s.commitLocked(e, false)
-	return e, nil
+	return s.stats.creates.count(e, err)
 }
 
 // createLocked is etcd's internalCreate: it adds the node and advances the
@@ -235,13 +226,10 @@ func (s *Store) Update(p string, value string, ttl TTLOptions, now time.Time) (*
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	e, err := s.updateLocked(p, value, ttl, now)
-	if err != nil {
-		s.stats.updateFail.Add(1)
-		return nil, err
+	if err == nil {
+		s.commitLocked(e, ttl.Refresh)
 	}
-	s.stats.updateSuccess.Add(1)
-	s.commitLocked(e, ttl.Refresh)
-	return e, nil
+	return s.stats.updates.count(e, err)
 }
 
 func (s *Store) updateLocked(p string, value string, ttl TTLOptions, now time.Time) (*Event, *Error) {
@@ -318,13 +306,10 @@ func (s *Store) CompareAndSwap(p, prevValue string, prevIndex uint64, value stri
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	e, err := s.casLocked(p, prevValue, prevIndex, value, ttl, now)
-	if err != nil {
-		s.stats.casFail.Add(1)
-		return nil, err
+	if err == nil {
+		s.commitLocked(e, ttl.Refresh)
 	}
-	s.stats.casSuccess.Add(1)
-	s.commitLocked(e, ttl.Refresh)
-	return e, nil
+	return s.stats.cas.count(e, err)
 }
 
 func (s *Store) casLocked(p, prevValue string, prevIndex uint64, value string, ttl TTLOptions, now time.Time) (*Event, *Error) {
@@ -364,13 +349,7 @@ func (s *Store) casLocked(p, prevValue string, prevIndex uint64, value string, t
 func (s *Store) Delete(p string, dir, recursive bool, now time.Time) (*Event, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	e, err := s.deleteLocked(p, dir, recursive, now)
-	if err != nil {
-		s.stats.deleteFail.Add(1)
-		return nil, err
-	}
-	s.stats.deleteSuccess.Add(1)
-	return e, nil
+	return s.stats.deletes.count(s.deleteLocked(p, dir, recursive, now))
 }
 
 func (s *Store) deleteLocked(p string, dir, recursive bool, now time.Time) (*Event, *Error) {
@@ -399,13 +378,7 @@ func (s *Store) deleteLocked(p string, dir, recursive bool, now time.Time) (*Eve
 func (s *Store) CompareAndDelete(p, prevValue string, prevIndex uint64, now time.Time) (*Event, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	e, err := s.cadLocked(p, prevValue, prevIndex, now)
-	if err != nil {
-		s.stats.cadFail.Add(1)
-		return nil, err
-	}
-	s.stats.cadSuccess.Add(1)
-	return e, nil
+	return s.stats.cad.count(s.cadLocked(p, prevValue, prevIndex, now))
 }
 
 func (s *Store) cadLocked(p, prevValue string, prevIndex uint64, now time.Time) (*Event, *Error) {
