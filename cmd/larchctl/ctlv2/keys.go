@@ -29,18 +29,28 @@ func (c *ctl) argOrStdin(args []string, i int) (string, error) {
 	return string(b), nil
 }
 
+// keyArgs is the start of every command that names a key: the client and
+// the arguments, of which the first is the key.
+func (c *ctl) keyArgs(f *flagValues) (client.KeysAPI, []string, error) {
+	ki, err := c.keysAPI()
+	if err != nil {
+		return nil, nil, err
+	}
+	args := f.Args()
+	if len(args) == 0 {
+		return nil, nil, c.handleError(exitBadArgs, errKeyRequired)
+	}
+	return ki, args, nil
+}
+
 func ttlSeconds(f *flagValues) time.Duration {
 	return time.Duration(f.Int("ttl")) * time.Second
 }
 
 func (c *ctl) get(f *flagValues) error {
-	ki, err := c.keysAPI()
+	ki, args, err := c.keyArgs(f)
 	if err != nil {
 		return err
-	}
-	args := f.Args()
-	if len(args) == 0 {
-		return c.handleError(exitBadArgs, errKeyRequired)
 	}
 	ctx, cancel := c.totalTimeout()
 	resp, err := ki.Get(ctx, args[0], &client.GetOptions{Sort: f.Bool("sort"), Quorum: f.Bool("quorum")})
@@ -100,13 +110,9 @@ func (c *ctl) ls(f *flagValues) error {
 // setValue is the common part of set, mk and update: a key, a value from the arguments
 // or stdin, and a Set with opts filled by the caller.
 func (c *ctl) setValue(f *flagValues, do func(ki client.KeysAPI, key, value string) (*client.Response, error)) error {
-	ki, err := c.keysAPI()
+	ki, args, err := c.keyArgs(f)
 	if err != nil {
 		return err
-	}
-	args := f.Args()
-	if len(args) == 0 {
-		return c.handleError(exitBadArgs, errKeyRequired)
 	}
 	value, err := c.argOrStdin(args, 1)
 	if err != nil {
@@ -154,13 +160,9 @@ func (c *ctl) update(f *flagValues) error {
 // setDir is mkdir (prevExist=false), setdir (no condition) and updatedir
 // (prevExist=true). It prints nothing in simple mode.
 func (c *ctl) setDir(f *flagValues, prev client.PrevExistType) error {
-	ki, err := c.keysAPI()
+	ki, args, err := c.keyArgs(f)
 	if err != nil {
 		return err
-	}
-	args := f.Args()
-	if len(args) == 0 {
-		return c.handleError(exitBadArgs, errKeyRequired)
 	}
 	ctx, cancel := c.totalTimeout()
 	resp, err := ki.Set(ctx, args[0], "", &client.SetOptions{TTL: ttlSeconds(f), Dir: true, PrevExist: prev})
@@ -180,13 +182,9 @@ func (c *ctl) updatedir(f *flagValues) error { return c.setDir(f, client.PrevExi
 
 // remove is rm and rmdir. A deleted directory prints nothing in simple mode.
 func (c *ctl) remove(f *flagValues, opts func() *client.DeleteOptions) error {
-	ki, err := c.keysAPI()
+	ki, args, err := c.keyArgs(f)
 	if err != nil {
 		return err
-	}
-	args := f.Args()
-	if len(args) == 0 {
-		return c.handleError(exitBadArgs, errKeyRequired)
 	}
 	ctx, cancel := c.totalTimeout()
 	resp, err := ki.Delete(ctx, args[0], opts())
