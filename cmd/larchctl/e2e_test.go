@@ -23,6 +23,8 @@ import (
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
+
+	goldenfile "github.com/larchkv/larch/cmd/larchctl/internal/golden"
 )
 
 // The end-to-end test runs the built larch server and larchctl through scripts of larchctl
@@ -92,7 +94,7 @@ func runE2E(t *testing.T, name string, baseEnv []string) {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(out.Bytes(), want) {
-		t.Errorf("output differs from %s (etcd 3.6.6 + etcdctl 3.6.6):\n%s", golden, lineDiff(want, out.Bytes()))
+		t.Errorf("output differs from %s (etcd 3.6.6 + etcdctl 3.6.6):\n%s", golden, goldenfile.LineDiff(want, out.Bytes()))
 	}
 }
 
@@ -602,28 +604,4 @@ func tail(b []byte, n int) []byte {
 		return b[len(b)-n:]
 	}
 	return b
-}
-
-// lineDiff lists the first differing lines of two outputs.
-func lineDiff(want, got []byte) string {
-	w, g := strings.Split(string(want), "\n"), strings.Split(string(got), "\n")
-	var b strings.Builder
-	shown := 0
-	for i := 0; i < len(w) || i < len(g); i++ {
-		var wl, gl string
-		if i < len(w) {
-			wl = w[i]
-		}
-		if i < len(g) {
-			gl = g[i]
-		}
-		if wl != gl {
-			fmt.Fprintf(&b, "line %d:\n  want %q\n   got %q\n", i+1, wl, gl)
-			if shown++; shown == 10 {
-				b.WriteString("…\n")
-				break
-			}
-		}
-	}
-	return b.String()
 }

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	goldenfile "github.com/larchkv/larch/cmd/larchctl/internal/golden"
 )
 
 // TestE2EV2 runs testdata/larchctl/v2/e2e.script with ETCDCTL_API=2 against a server
@@ -84,7 +86,7 @@ func TestE2EV2(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(out.Bytes(), want) {
-		t.Errorf("output differs from %s (etcd 3.5.21 + etcdctl 3.5.21, v2):\n%s", golden, lineDiff(want, out.Bytes()))
+		t.Errorf("output differs from %s (etcd 3.5.21 + etcdctl 3.5.21, v2):\n%s", golden, goldenfile.LineDiff(want, out.Bytes()))
 	}
 }
 

@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	goldenfile "github.com/larchkv/larch/cmd/larchctl/internal/golden"
 )
 
 // The CLI test runs each case below in-process against a fake v2 server that answers
@@ -230,7 +232,7 @@ func TestCLI(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(out.Bytes(), want) {
-		t.Errorf("output differs from %s (etcdctl 3.5.21):\n%s", golden, lineDiff(want, out.Bytes()))
+		t.Errorf("output differs from %s (etcdctl 3.5.21):\n%s", golden, goldenfile.LineDiff(want, out.Bytes()))
 	}
 }
 
@@ -286,29 +288,6 @@ func writeStream(w *bytes.Buffer, prefix string, b []byte) {
 			fmt.Fprintf(w, "%s %s", prefix, line)
 		}
 	}
-}
-
-func lineDiff(want, got []byte) string {
-	w, g := strings.Split(string(want), "\n"), strings.Split(string(got), "\n")
-	var b strings.Builder
-	shown := 0
-	for i := 0; i < len(w) || i < len(g); i++ {
-		var wl, gl string
-		if i < len(w) {
-			wl = w[i]
-		}
-		if i < len(g) {
-			gl = g[i]
-		}
-		if wl != gl {
-			fmt.Fprintf(&b, "line %d:\n  want %q\n   got %q\n", i+1, wl, gl)
-			if shown++; shown == 10 {
-				b.WriteString("…\n")
-				break
-			}
-		}
-	}
-	return b.String()
 }
 
 // fakeV2 answers like a one-member etcd 3.5 with v2 enabled, from canned bodies that do

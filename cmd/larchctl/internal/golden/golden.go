@@ -1,0 +1,31 @@
+// Package golden holds what the CLI's golden-file tests share.
+package golden
+
+import (
+	"fmt"
+	"strings"
+)
+
+// LineDiff lists the first ten differing lines of two outputs.
+func LineDiff(want, got []byte) string {
+	w, g := strings.Split(string(want), "\n"), strings.Split(string(got), "\n")
+	var b strings.Builder
+	shown := 0
+	for i := 0; i < len(w) || i < len(g); i++ {
+		var wl, gl string
+		if i < len(w) {
+			wl = w[i]
+		}
+		if i < len(g) {
+			gl = g[i]
+		}
+		if wl != gl {
+			fmt.Fprintf(&b, "line %d:\n  want %q\n   got %q\n", i+1, wl, gl)
+			if shown++; shown == 10 {
+				b.WriteString("…\n")
+				break
+			}
+		}
+	}
+	return b.String()
+}
