@@ -3,9 +3,9 @@ package cluster
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	"go.etcd.io/etcd/api/v3/membershippb"
@@ -45,6 +45,12 @@ func (s *Server) runApply() {
 	for {
 		select {
 		case b := <-s.applyc:
+			if b.snapshot != nil {
+				if err := s.applySnapshot(b.snapshot.Metadata); err != nil {
+					s.fail(err)
+					return
+				}
+			}
 			for i := range b.entries {
 				s.bytesSinceSnap += int64(len(b.entries[i].Data))
 				if err := s.applyEntry(&b.entries[i]); err != nil {
@@ -91,7 +97,7 @@ func (s *Server) applyEntry(e *raftpb.Entry) error {
 		if err := cc.Unmarshal(e.Data); err != nil {
 			return fmt.Errorf("cluster: entry %d: bad conf change: %w", e.Index, err)
 		}
-		return s.applyConfChange(cc)
+		return s.applyConfChange(cc, e.Index)
 	case raftpb.EntryConfChangeV2:
 		// Raft proposes these itself to leave a joint configuration; Larch
 		// proposes only simple changes, so they carry no membership change.
@@ -204,35 +210,6 @@ func (s *Server) applyMemberAttrs(r *membershippb.ClusterMemberAttrSetRequest) {
 	m.ClientURLs = append([]string(nil), r.MemberAttributes.ClientUrls...)
 }
 
-func (s *Server) applyConfChange(cc raftpb.ConfChange) error {
-	var cs *raftpb.ConfState
-	if err := s.withRaft(func(rn *raft.RawNode) { cs = rn.ApplyConfChange(cc) }); err != nil {
-		return err
-	}
-	s.membersMu.Lock()
-	defer s.membersMu.Unlock()
-	s.confState = *cs
-	switch cc.Type {
-	case raftpb.ConfChangeAddNode, raftpb.ConfChangeAddLearnerNode:
-		var m Member
-		if err := json.Unmarshal(cc.Context, &m); err != nil {
-			return fmt.Errorf("cluster: conf change adding %x: bad member context: %w", cc.NodeID, err)
-		}
-		if uint64(m.ID) != cc.NodeID {
-			return fmt.Errorf("cluster: conf change adds %x but its context names %x", cc.NodeID, uint64(m.ID))
-		}
-		m.IsLearner = cc.Type == raftpb.ConfChangeAddLearnerNode
-		if old, ok := s.members[m.ID]; ok {
-			// Re-applying a bootstrap entry after restart keeps published attributes.
-			m.Name, m.ClientURLs = old.Name, old.ClientURLs
-		}
-		s.members[m.ID] = &m
-	case raftpb.ConfChangeRemoveNode:
-		delete(s.members, MemberID(cc.NodeID))
-	}
-	return nil
-}
-
 // maybeSnapshot starts a background snapshot once SnapshotCount entries
 // were applied since the last one and the log since then is at least as
 // large as the last snapshot. The second rule scales the cadence with the
@@ -277,7 +254,19 @@ type stateView struct {
 	logBytes  int64
 	kv        *mvcc.Snapshot
 	members   []Member
+	removed   []MemberID
 	confState raftpb.ConfState
+}
+
+func (s *Server) removedIDs() []MemberID {
+	s.membersMu.RLock()
+	defer s.membersMu.RUnlock()
+	ids := make([]MemberID, 0, len(s.removed))
+	for id := range s.removed {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	return ids
 }
 
 func (s *Server) captureState() (stateView, error) {
@@ -285,7 +274,7 @@ func (s *Server) captureState() (stateView, error) {
 	if _, err := s.v2.WriteTo(&v2); err != nil {
 		return stateView{}, err
 	}
-	return stateView{kv: s.kv.Snapshot(), v2: v2.Bytes(), members: s.Members(), confState: s.confStateCopy()}, nil
+	return stateView{kv: s.kv.Snapshot(), v2: v2.Bytes(), members: s.Members(), removed: s.removedIDs(), confState: s.confStateCopy()}, nil
 }
 
 func (s *Server) confStateCopy() raftpb.ConfState {

@@ -1,9 +1,11 @@
 package cluster
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"time"
 )
 
@@ -40,6 +42,21 @@ type Config struct {
 	MaxRequestBytes int
 	// WALSegmentSize is the size at which WAL segments roll over; 0 takes the WAL's default.
 	WALSegmentSize int64
+	// PeerListeners are served for the other members (the listeners of
+	// --listen-peer-urls); the member closes them when it stops.
+	PeerListeners []net.Listener
+	// PeerDial opens connections to other members; nil means plain TCP.
+	PeerDial func(ctx context.Context, network, addr string) (net.Conn, error)
+	// MaxLearners is how many learners the cluster may have (etcd's
+	// --max-learners, default 1).
+	MaxLearners int
+	// HealthInterval is how long a peer must have been connected before
+	// this member counts it when judging a membership change safe
+	// (etcd's 5 s).
+	HealthInterval time.Duration
+	// DropPeerMessage, if set, is asked about each message to a peer; true
+	// loses it as a network partition would. Fault injection for tests.
+	DropPeerMessage func(to MemberID) bool
 	// Logger receives structured logs; nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -51,6 +68,8 @@ const (
 	DefaultSnapshotCount   = 10000
 	DefaultMaxRequestBytes = 1536 * 1024
 	DefaultClusterToken    = "etcd-cluster"
+	DefaultMaxLearners     = 1
+	DefaultHealthInterval  = 5 * time.Second
 )
 
 func (c *Config) validate() error {
@@ -87,6 +106,15 @@ func (c *Config) validate() error {
 	case "new", "existing":
 	default:
 		return fmt.Errorf("cluster: initial cluster state %q is neither \"new\" nor \"existing\"", c.InitialClusterState)
+	}
+	if c.MaxLearners == 0 {
+		c.MaxLearners = DefaultMaxLearners
+	}
+	if c.HealthInterval == 0 {
+		c.HealthInterval = DefaultHealthInterval
+	}
+	if c.PeerDial == nil {
+		c.PeerDial = (&net.Dialer{Timeout: time.Second, KeepAlive: 30 * time.Second}).DialContext
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()

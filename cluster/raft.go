@@ -64,11 +64,29 @@ func (s *Server) runRaft() {
 				}
 				break
 			}
+		case m := <-s.recvc:
+			s.step(m)
+			for n := 1; n < maxProposalsPerReady; n++ {
+				select {
+				case m := <-s.recvc:
+					s.step(m)
+					continue
+				default:
+				}
+				break
+			}
 		case f := <-s.cmdc:
 			f(s.rn)
 		case <-s.stopping:
 			return
 		}
+	}
+}
+
+// step feeds Raft a message from a peer.
+func (s *Server) step(m raftpb.Message) {
+	if err := s.rn.Step(m); err != nil {
+		s.logger.Debug("raft refused a message", "from", MemberID(m.From).String(), "type", m.Type.String(), "error", err)
 	}
 }
 
@@ -118,10 +136,26 @@ func (s *Server) handleReady(rd raft.Ready) bool {
 			s.publishReadState(rs)
 		}
 	}
+	var snap *raftpb.Snapshot
 	if !raft.IsEmptySnap(rd.Snapshot) {
-		// Snapshots from a leader arrive with multi-member clusters.
-		s.fail(fmt.Errorf("cluster: received a snapshot at index %d; installing leader snapshots is not supported yet", rd.Snapshot.Metadata.Index))
-		return false
+		// A leader's snapshot: the transport saved its file before Raft
+		// saw the message. Its mark goes into the WAL before anything that
+		// follows it, and the state is restored by the apply loop, in order.
+		snap = &rd.Snapshot
+		mark := wal.SnapshotMark{Index: snap.Metadata.Index, Term: snap.Metadata.Term}
+		s.walMu.Lock()
+		err := s.wal.SaveSnapshot(mark)
+		s.walMu.Unlock()
+		if err != nil {
+			s.fail(fmt.Errorf("cluster: record received snapshot: %w", err))
+			return false
+		}
+		if err := s.raftStorage.ApplySnapshot(*snap); err != nil {
+			s.fail(fmt.Errorf("cluster: apply received snapshot to raft log: %w", err))
+			return false
+		}
+		s.commitIndex.Store(max(s.commitIndex.Load(), mark.Index))
+		s.logger.Info("installing snapshot from leader", "index", mark.Index, "term", mark.Term)
 	}
 	if err := s.persist(rd.HardState, rd.Entries, s.prevHS); err != nil {
 		s.fail(err)
@@ -138,10 +172,10 @@ func (s *Server) handleReady(rd raft.Ready) bool {
 	}
 	// Messages to peers go out once the entries they carry are durable here.
 	s.send(rd.Messages)
-	if len(rd.CommittedEntries) == 0 {
+	if len(rd.CommittedEntries) == 0 && snap == nil {
 		return true
 	}
-	batch := applyBatch{entries: rd.CommittedEntries}
+	batch := applyBatch{entries: rd.CommittedEntries, snapshot: snap}
 	if !s.bootstrapping && hasConfChange(rd.CommittedEntries) {
 		// Raft takes an entry as applied at Advance; a configuration change
 		// must really be applied by then, or this member could campaign or
@@ -243,14 +277,11 @@ func (s *Server) persist(hs raftpb.HardState, ents []raftpb.Entry, prev raftpb.H
 	return nil
 }
 
-// send delivers Raft messages to peers. A single-member cluster has none;
-// the peer transport arrives with multi-member clusters.
+// send hands Raft's messages to the transport, which never blocks.
 func (s *Server) send(msgs []raftpb.Message) {
-	for _, m := range msgs {
-		if m.To == uint64(s.id) {
-			continue
-		}
-		s.logger.Debug("dropping message to peer without transport", "to", MemberID(m.To).String(), "type", m.Type.String())
+	// The transport starts after the bootstrap Ready, which sends nothing.
+	if len(msgs) > 0 && s.transport != nil {
+		s.transport.Send(msgs)
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 	"go.etcd.io/raft/v3"
 	"go.etcd.io/raft/v3/raftpb"
 
+	"github.com/larchkv/larch/cluster/transport"
 	"github.com/larchkv/larch/cluster/wal"
 	"github.com/larchkv/larch/tree"
 	"github.com/larchkv/larch/tree/mvcc"
@@ -73,8 +74,11 @@ type Server struct {
 	persistScratch []byte
 	persistEntries []wal.Entry
 	cmdc           chan func(*raft.RawNode)
-	raftStorage    *raft.MemoryStorage
-	snapshotter    *wal.Snapshotter
+	// recvc carries messages from peers to the raft loop.
+	recvc       chan raftpb.Message
+	transport   *transport.Transport
+	raftStorage *raft.MemoryStorage
+	snapshotter *wal.Snapshotter
 	// lock holds the data dir's lock until Stop.
 	lock *os.File
 
@@ -86,11 +90,15 @@ type Server struct {
 	kv *mvcc.Store
 	v2 *tree.Store
 
-	// membersMu guards members and confState; the apply loop writes them,
-	// API readers copy them.
+	// membersMu guards members, removed and confState; the apply loop
+	// writes them, API readers copy them.
 	membersMu sync.RWMutex
 	members   map[MemberID]*Member
+	removed   map[MemberID]bool
 	confState raftpb.ConfState
+	// joinPeers are the members a joining member learned from its peers,
+	// for the transport until the log brings the membership.
+	joinPeers []Member
 
 	reqIDs  *idGenerator
 	waiters waitRegistry
@@ -131,7 +139,9 @@ type Server struct {
 }
 
 type applyBatch struct {
-	entries []raftpb.Entry
+	// snapshot, if set, is a leader's snapshot to restore before entries.
+	snapshot *raftpb.Snapshot
+	entries  []raftpb.Entry
 	// applied, if not nil, is closed once every entry is applied.
 	applied chan struct{}
 }
@@ -148,6 +158,8 @@ func NewServer(cfg Config) (*Server, error) {
 		kv:          mvcc.New(),
 		v2:          tree.NewAt(v2StartIndex),
 		members:     map[MemberID]*Member{},
+		removed:     map[MemberID]bool{},
+		recvc:       make(chan raftpb.Message, 1024),
 		applyc:      make(chan applyBatch, 256),
 		// Unbuffered, like raft.Node's: a proposal that gives up before the
 		// raft loop took it (no leader, say) never reaches the log.
@@ -183,7 +195,10 @@ func NewServer(cfg Config) (*Server, error) {
 		MaxInflightMsgs: 512,
 		CheckQuorum:     true,
 		PreVote:         true,
-		Logger:          raftLogger{s.logger},
+		// A leader that removes itself steps down at once instead of
+		// leading a cluster it is no longer part of.
+		StepDownOnRemoval: true,
+		Logger:            raftLogger{s.logger},
 	}
 	exists, err := wal.Exist(walDir)
 	if err != nil {
@@ -206,9 +221,15 @@ func NewServer(cfg Config) (*Server, error) {
 	} else {
 		err = s.bootstrap(walDir, rcfg)
 	}
+	if err == nil {
+		err = s.startTransport()
+	}
 	if err != nil {
 		if s.wal != nil {
 			s.wal.Close()
+		}
+		for _, l := range cfg.PeerListeners {
+			l.Close()
 		}
 		s.lock.Close()
 		return nil, err
@@ -219,38 +240,29 @@ func NewServer(cfg Config) (*Server, error) {
 }
 
 func (s *Server) bootstrap(walDir string, rcfg *raft.Config) error {
-	if s.cfg.InitialClusterState != "new" {
-		return fmt.Errorf("cluster: joining an existing cluster is not supported yet (member %q has no data in %s)", s.cfg.Name, s.cfg.DataDir)
-	}
 	if len(s.cfg.InitialCluster) == 0 {
 		return errors.New("cluster: initial cluster is empty")
+	}
+	if s.cfg.InitialClusterState == "existing" {
+		return s.join(walDir, rcfg)
 	}
 	var ids []MemberID
 	var peers []raft.Peer
 	var self *Member
+	if err := s.checkInitialCluster(); err != nil {
+		return err
+	}
 	for _, im := range s.cfg.InitialCluster {
 		m := &Member{ID: ComputeMemberID(im.PeerURLs, s.cfg.InitialClusterToken), Name: im.Name, PeerURLs: slices.Clone(im.PeerURLs)}
 		if im.Name == s.cfg.Name {
-			if self != nil {
-				return fmt.Errorf("cluster: member name %q appears twice in the initial cluster", im.Name)
-			}
 			self = m
 		}
 		ctx, err := json.Marshal(m)
 		if err != nil {
 			return err
 		}
-		if slices.Contains(ids, m.ID) {
-			return fmt.Errorf("cluster: member %q repeats the peer URLs %v in the initial cluster", im.Name, im.PeerURLs)
-		}
 		ids = append(ids, m.ID)
 		peers = append(peers, raft.Peer{ID: uint64(m.ID), Context: ctx})
-	}
-	if self == nil {
-		return fmt.Errorf("cluster: couldn't find local name %q in the initial cluster configuration", s.cfg.Name)
-	}
-	if len(s.cfg.PeerURLs) > 0 && !sameURLs(self.PeerURLs, s.cfg.PeerURLs) {
-		return fmt.Errorf("cluster: --initial-cluster has %s=%v but --initial-advertise-peer-urls has %v", s.cfg.Name, self.PeerURLs, s.cfg.PeerURLs)
 	}
 	s.id = self.ID
 	s.clusterID = ComputeClusterID(ids)
@@ -288,6 +300,89 @@ func (s *Server) bootstrap(walDir string, rcfg *raft.Config) error {
 	return nil
 }
 
+// checkInitialCluster refuses an --initial-cluster that cannot describe
+// this member's cluster.
+func (s *Server) checkInitialCluster() error {
+	var self *InitialMember
+	seen := map[string]string{}
+	names := map[string]bool{}
+	for i, im := range s.cfg.InitialCluster {
+		if names[im.Name] {
+			return fmt.Errorf("cluster: member name %q appears twice in the initial cluster", im.Name)
+		}
+		names[im.Name] = true
+		for _, u := range im.PeerURLs {
+			if other, ok := seen[u]; ok {
+				return fmt.Errorf("cluster: member count is unequal: the peer URL %s is given to both %q and %q in the initial cluster", u, other, im.Name)
+			}
+			seen[u] = im.Name
+		}
+		if im.Name == s.cfg.Name {
+			self = &s.cfg.InitialCluster[i]
+		}
+	}
+	if self == nil {
+		return fmt.Errorf("cluster: couldn't find local name %q in the initial cluster configuration", s.cfg.Name)
+	}
+	if len(s.cfg.PeerURLs) > 0 && !sameURLs(self.PeerURLs, s.cfg.PeerURLs) {
+		return fmt.Errorf("cluster: --initial-cluster has %s=%v but --initial-advertise-peer-urls has %v", s.cfg.Name, self.PeerURLs, s.cfg.PeerURLs)
+	}
+	return nil
+}
+
+// join starts a member added to a running cluster (--initial-cluster-state
+// existing): it learns its ID and the cluster's from the members it is
+// told about, and starts Raft with no configuration of its own; the leader
+// sends it the log, or a snapshot, with the membership in it.
+func (s *Server) join(walDir string, rcfg *raft.Config) error {
+	if err := s.checkInitialCluster(); err != nil {
+		return err
+	}
+	peerURLs := s.cfg.PeerURLs
+	for _, im := range s.cfg.InitialCluster {
+		if im.Name == s.cfg.Name && len(peerURLs) == 0 {
+			peerURLs = im.PeerURLs
+		}
+	}
+	clusterID, members, err := s.fetchCluster()
+	if err != nil {
+		return err
+	}
+	var self *Member
+	for i := range members {
+		if sameMemberURLs(members[i], peerURLs) {
+			self = &members[i]
+		}
+	}
+	if self == nil {
+		return fmt.Errorf("cluster: the cluster has no member with the peer URLs %v; add it with 'member add' first", peerURLs)
+	}
+	if self.Name != "" && self.Name != s.cfg.Name {
+		return fmt.Errorf("cluster: member %s with peer URLs %v already started as %q", self.ID, peerURLs, self.Name)
+	}
+	s.id, s.clusterID = self.ID, clusterID
+	// The membership itself arrives with the log; until then the transport
+	// must know whom to answer.
+	s.joinPeers = members
+	meta, err := json.Marshal(walMetadata{MemberID: s.id, ClusterID: s.clusterID})
+	if err != nil {
+		return err
+	}
+	w, err := wal.Create(walDir, meta, wal.Options{SegmentSize: s.cfg.WALSegmentSize, Logger: s.logger})
+	if err != nil {
+		return fmt.Errorf("cluster: create wal: %w", err)
+	}
+	s.wal = w
+	rcfg.ID = uint64(s.id)
+	rn, err := raft.NewRawNode(rcfg)
+	if err != nil {
+		return fmt.Errorf("cluster: start raft: %w", err)
+	}
+	s.rn = rn
+	s.logger.Info("joining existing cluster", "name", s.cfg.Name, "member-id", s.id.String(), "cluster-id", s.clusterID.String(), "members", len(members))
+	return nil
+}
+
 func (s *Server) restart(walDir string, rcfg *raft.Config) error {
 	// Only a snapshot whose mark the WAL recorded can start a replay; a
 	// newer file whose mark never made it (a crash in between) is skipped.
@@ -306,7 +401,9 @@ func (s *Server) restart(walDir string, rcfg *raft.Config) error {
 			return fmt.Errorf("cluster: snapshot at index %d: %w", mark.Index, err)
 		}
 		s.restoreState(st)
-		snap := raftpb.Snapshot{Data: data, Metadata: raftpb.SnapshotMetadata{Index: mark.Index, Term: mark.Term, ConfState: st.confState}}
+		// Raft's copy of the snapshot needs no data: a peer that needs the
+		// snapshot is sent the file.
+		snap := raftpb.Snapshot{Metadata: raftpb.SnapshotMetadata{Index: mark.Index, Term: mark.Term, ConfState: st.confState}}
 		if err := s.raftStorage.ApplySnapshot(snap); err != nil {
 			return fmt.Errorf("cluster: apply snapshot to raft log: %w", err)
 		}
@@ -376,6 +473,7 @@ func (s *Server) start() {
 func (s *Server) Stop() {
 	s.stopOnce.Do(func() {
 		close(s.stopping)
+		s.transport.Stop()
 		s.wg.Wait()
 		s.walMu.Lock()
 		if err := s.wal.Close(); err != nil {

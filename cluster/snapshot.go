@@ -27,6 +27,7 @@ const (
 	sectionMembers   byte = 2
 	sectionKV        byte = 3
 	sectionV2        byte = 4
+	sectionRemoved   byte = 5
 )
 
 // errBadSnapshot marks a snapshot payload this build cannot read.
@@ -36,6 +37,7 @@ type restoredState struct {
 	kv        *mvcc.Store
 	v2        *tree.Store
 	members   []Member
+	removed   []MemberID
 	confState raftpb.ConfState
 }
 
@@ -68,6 +70,11 @@ func encodeSnapshot(st stateView, sizeHint int64) ([]byte, error) {
 	}
 	section(sectionKV, kv.Bytes())
 	section(sectionV2, st.v2)
+	removed, err := json.Marshal(st.removed)
+	if err != nil {
+		return nil, err
+	}
+	section(sectionRemoved, removed)
 	buf.WriteByte(sectionEnd)
 	return buf.Bytes(), nil
 }
@@ -106,6 +113,8 @@ func decodeSnapshot(data []byte) (restoredState, error) {
 			st.kv, err = mvcc.Restore(bytes.NewReader(body))
 		case sectionV2:
 			st.v2, err = tree.Restore(bytes.NewReader(body))
+		case sectionRemoved:
+			err = json.Unmarshal(body, &st.removed)
 		default:
 			err = fmt.Errorf("unknown section %d", kind)
 		}
@@ -119,10 +128,12 @@ func decodeSnapshot(data []byte) (restoredState, error) {
 	return st, nil
 }
 
+// restoreState replaces the state machines' state with a snapshot's, in
+// place, so that readers holding them see the new state.
 func (s *Server) restoreState(st restoredState) {
-	s.kv = st.kv
+	s.kv.ReplaceWith(st.kv)
 	if st.v2 != nil {
-		s.v2 = st.v2
+		s.v2.ReplaceWith(st.v2)
 	}
 	s.membersMu.Lock()
 	defer s.membersMu.Unlock()
@@ -132,6 +143,36 @@ func (s *Server) restoreState(st restoredState) {
 		m := st.members[i]
 		s.members[m.ID] = &m
 	}
+	s.removed = map[MemberID]bool{}
+	for _, id := range st.removed {
+		s.removed[id] = true
+	}
+}
+
+// applySnapshot restores, in the apply loop, a snapshot received from the
+// leader, whose file the transport saved.
+func (s *Server) applySnapshot(meta raftpb.SnapshotMetadata) error {
+	if meta.Index <= s.applied.current() {
+		return nil
+	}
+	mark := wal.SnapshotMark{Index: meta.Index, Term: meta.Term}
+	data, err := s.snapshotter.LoadAt(mark)
+	if err != nil {
+		return fmt.Errorf("cluster: load received snapshot: %w", err)
+	}
+	st, err := decodeSnapshot(data)
+	if err != nil {
+		return fmt.Errorf("cluster: received snapshot at index %d: %w", meta.Index, err)
+	}
+	s.restoreState(st)
+	s.reconcilePeers(st.members)
+	s.lastSnapIndex = meta.Index
+	s.lastSnapshotSize.Store(int64(len(data)))
+	s.bytesSinceSnap = 0
+	s.appliedTerm = meta.Term
+	s.applied.advance(meta.Index)
+	s.logger.Info("restored snapshot from leader", "index", meta.Index, "term", meta.Term, "bytes", len(data), "members", len(st.members))
+	return nil
 }
 
 // writeSnapshot persists a captured state at index. Order matters for crash
@@ -157,7 +198,8 @@ func (s *Server) writeSnapshot(index, term uint64, st stateView) error {
 	s.lastSnapshotSize.Store(int64(len(data)))
 	// After a restart from a snapshot the in-memory log starts there, so
 	// either call may find its work already done; that is not an error.
-	if _, err := s.raftStorage.CreateSnapshot(index, &st.confState, data); err != nil && !errors.Is(err, raft.ErrSnapOutOfDate) {
+	// Raft's copy needs no data: a peer that needs it is sent the file.
+	if _, err := s.raftStorage.CreateSnapshot(index, &st.confState, nil); err != nil && !errors.Is(err, raft.ErrSnapOutOfDate) {
 		return err
 	}
 	if index > snapshotCatchUpEntries {

@@ -51,6 +51,15 @@ func NewAt(index uint64) *Store {
 	}
 }
 
+// ReplaceWith makes s hold the state of other, a store restored from a
+// snapshot, in place: readers and registered watchers keep using s. other
+// must not be used afterwards.
+func (s *Store) ReplaceWith(other *Store) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.root, s.index, s.ttls, s.hist = other.root, other.index, other.ttls, other.hist
+}
+
 // clean is etcd's path normalisation: absolute, no duplicate or trailing
 // slashes, no "." or "..".
 func clean(p string) string { return path.Join("/", p) }

@@ -86,9 +86,13 @@ func serve(r resolved, logger *slog.Logger) error {
 		peerLs = append(peerLs, l)
 	}
 	r.member.Logger = logger
+	r.member.PeerListeners = peerLs
 	member, err := cluster.NewServer(r.member)
 	if err != nil {
-		closeAll()
+		// NewServer closed the peer listeners.
+		for _, l := range clientLs {
+			l.Close()
+		}
 		return err
 	}
 	r.api.Logger = logger
@@ -100,19 +104,16 @@ func serve(r resolved, logger *slog.Logger) error {
 	}
 	api, err := v3api.New(member, r.api)
 	if err != nil {
-		closeAll()
+		for _, l := range clientLs {
+			l.Close()
+		}
 		member.Stop()
 		return err
 	}
-	errc := make(chan error, len(clientLs)+len(peerLs))
+	errc := make(chan error, len(clientLs))
 	for i, l := range clientLs {
 		logger.Info("serving client traffic", "address", r.listenURLs[i].String())
 		go func() { errc <- api.Serve(l) }()
-	}
-	// The peer port is held for the Raft transport of multi-member clusters.
-	peerSrv := &http.Server{Handler: http.NotFoundHandler(), ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
-	for _, l := range peerLs {
-		go func() { _ = peerSrv.Serve(l) }()
 	}
 
 	sigc := make(chan os.Signal, 1)
@@ -129,9 +130,13 @@ func serve(r resolved, logger *slog.Logger) error {
 		}
 	}
 	api.Stop()
-	peerSrv.Close()
 	member.Stop()
 	logger.Info("stopped", "name", r.member.Name)
+	if errors.Is(runErr, cluster.ErrRemoved) {
+		// Like etcd, a removed member exits cleanly: there is nothing to
+		// restart it for.
+		return nil
+	}
 	return runErr
 }
 

@@ -115,6 +115,18 @@ func New() *Store {
 	return &Store{tree: newTree(), rev: 1, compactRev: -1}
 }
 
+// ReplaceWith makes s hold the state of other, a store restored from a
+// snapshot, in place: everyone holding s sees the new state. other must not
+// be used afterwards.
+func (s *Store) ReplaceWith(other *Store) {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.tree, s.rev, s.compactRev, s.size, s.epoch = other.tree, other.rev, other.compactRev, other.size, other.epoch
+	s.hashes = nil
+}
+
 // Rev returns the current revision.
 func (s *Store) Rev() int64 {
 	s.mu.RLock()

@@ -1,0 +1,262 @@
+package cluster
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strconv"
+	"time"
+
+	"go.etcd.io/raft/v3"
+	"go.etcd.io/raft/v3/raftpb"
+
+	"github.com/larchkv/larch/cluster/transport"
+	"github.com/larchkv/larch/cluster/wal"
+)
+
+// raftPeer is the member's Raft node as the transport sees it.
+type raftPeer struct{ s *Server }
+
+var _ transport.Raft = raftPeer{}
+
+func (r raftPeer) Process(ctx context.Context, m raftpb.Message) error {
+	select {
+	case r.s.recvc <- m:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-r.s.stopping:
+		return ErrStopped
+	}
+}
+
+func (r raftPeer) ReportUnreachable(id uint64) {
+	_ = r.s.withRaft(func(rn *raft.RawNode) { rn.ReportUnreachable(id) })
+}
+
+func (r raftPeer) ReportSnapshot(id uint64, status raft.SnapshotStatus) {
+	_ = r.s.withRaft(func(rn *raft.RawNode) { rn.ReportSnapshot(id, status) })
+}
+
+func (r raftPeer) IsIDRemoved(id uint64) bool {
+	r.s.membersMu.RLock()
+	defer r.s.membersMu.RUnlock()
+	return r.s.removed[MemberID(id)]
+}
+
+// peerSnapshots gives the transport the member's snapshot files.
+type peerSnapshots struct{ s *wal.Snapshotter }
+
+func (p peerSnapshots) Open(index, term uint64) (io.ReadCloser, int64, error) {
+	return p.s.OpenFile(wal.SnapshotMark{Index: index, Term: term})
+}
+
+func (p peerSnapshots) Receive(index, term uint64, r io.Reader) error {
+	return p.s.Receive(wal.SnapshotMark{Index: index, Term: term}, r)
+}
+
+func (s *Server) startTransport() error {
+	tr, err := transport.New(transport.Config{
+		ID:        uint64(s.id),
+		ClusterID: uint64(s.clusterID),
+		Raft:      raftPeer{s},
+		Snapshots: peerSnapshots{s.snapshotter},
+		Dial:      s.cfg.PeerDial,
+		OnRemoved: func() { s.fail(ErrRemoved) },
+		Drop: func(to uint64) bool {
+			return s.cfg.DropPeerMessage != nil && s.cfg.DropPeerMessage(MemberID(to))
+		},
+		Logger: s.logger,
+	})
+	if err != nil {
+		return err
+	}
+	s.transport = tr
+	mux := http.NewServeMux()
+	mux.Handle("/raft/", tr.Handler())
+	mux.HandleFunc(membersPath, s.serveMembers)
+	mux.HandleFunc(promotePath, s.servePromote)
+	for _, l := range s.cfg.PeerListeners {
+		tr.Serve(l, mux)
+	}
+	for _, m := range append(s.Members(), s.joinPeers...) {
+		tr.AddPeer(uint64(m.ID), m.PeerURLs)
+	}
+	return nil
+}
+
+// The member's own peer endpoints beside the transport's.
+const (
+	// membersPath lists the members, for a member joining an existing
+	// cluster (etcd's GET /members).
+	membersPath = "/members"
+	// promotePath takes a promotion forwarded by a follower to the leader,
+	// which alone knows how far a learner has caught up.
+	promotePath = "/members/promote/"
+)
+
+func (s *Server) serveMembers(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet {
+		w.Header().Set("Allow", http.MethodGet)
+		http.Error(w, "Method Not Allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Etcd-Cluster-ID", s.clusterID.String())
+	_ = json.NewEncoder(w).Encode(s.Members())
+}
+
+func (s *Server) servePromote(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		http.Error(w, "Method Not Allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	id, err := strconv.ParseUint(r.URL.Path[len(promotePath):], 10, 64)
+	if err != nil {
+		http.Error(w, "bad member ID", http.StatusBadRequest)
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), s.RequestTimeout())
+	defer cancel()
+	members, err := s.promoteAsLeader(ctx, MemberID(id))
+	if err != nil {
+		w.Header().Set("Content-Type", "text/plain")
+		w.WriteHeader(http.StatusPreconditionFailed)
+		io.WriteString(w, err.Error())
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(members)
+}
+
+// forwardPromote asks the leader to promote id.
+func (s *Server) forwardPromote(ctx context.Context, id MemberID) ([]Member, error) {
+	lead := s.Leader()
+	var urls []string
+	for _, m := range s.Members() {
+		if m.ID == lead {
+			urls = m.PeerURLs
+		}
+	}
+	if lead == 0 || len(urls) == 0 {
+		return nil, ErrNoLeader
+	}
+	client := s.peerHTTPClient()
+	var lastErr error
+	for _, u := range urls {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, u+promotePath+strconv.FormatUint(uint64(id), 10), nil)
+		if err != nil {
+			return nil, err
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			lastErr = err
+			continue
+		}
+		body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		resp.Body.Close()
+		if err != nil {
+			lastErr = err
+			continue
+		}
+		if resp.StatusCode == http.StatusPreconditionFailed {
+			return nil, promoteError(string(body))
+		}
+		if resp.StatusCode != http.StatusOK {
+			lastErr = fmt.Errorf("cluster: leader answered %s", resp.Status)
+			continue
+		}
+		var members []Member
+		if err := json.Unmarshal(body, &members); err != nil {
+			return nil, fmt.Errorf("cluster: leader's answer to a promotion: %w", err)
+		}
+		return members, nil
+	}
+	if ctx.Err() != nil {
+		return nil, s.contextError(ctx, ctx.Err())
+	}
+	return nil, fmt.Errorf("cluster: forwarding the promotion to the leader: %w", lastErr)
+}
+
+// promoteError turns the text of a leader's refusal back into the error
+// it names, so the API layer maps it as if the leader were local.
+func promoteError(msg string) error {
+	for _, err := range []error{ErrLearnerNotReady, ErrMemberNotLearner, ErrIDNotFound, ErrNotLeader, ErrNotEnoughStartedMembers, ErrUnhealthy, ErrTimeout, ErrNoLeader} {
+		if msg == err.Error() {
+			return err
+		}
+	}
+	return errors.New(msg)
+}
+
+func (s *Server) peerHTTPClient() *http.Client {
+	return &http.Client{
+		Timeout:   s.RequestTimeout(),
+		Transport: &http.Transport{DialContext: s.cfg.PeerDial, ResponseHeaderTimeout: s.RequestTimeout()},
+	}
+}
+
+// fetchCluster asks the members named in the initial cluster, other than
+// this one, for the current membership, as a member joining an existing
+// cluster must (etcd's GetClusterFromRemotePeers).
+func (s *Server) fetchCluster() (ClusterID, []Member, error) {
+	client := s.peerHTTPClient()
+	client.Timeout = 2 * time.Second
+	defer client.CloseIdleConnections()
+	var errs []error
+	for _, im := range s.cfg.InitialCluster {
+		if im.Name == s.cfg.Name {
+			continue
+		}
+		for _, u := range im.PeerURLs {
+			resp, err := client.Get(u + membersPath)
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			var members []Member
+			err = json.NewDecoder(io.LimitReader(resp.Body, 16<<20)).Decode(&members)
+			resp.Body.Close()
+			if err == nil && resp.StatusCode != http.StatusOK {
+				err = fmt.Errorf("GET %s: %s", u+membersPath, resp.Status)
+			}
+			var cid uint64
+			if err == nil {
+				cid, err = strconv.ParseUint(resp.Header.Get("X-Etcd-Cluster-ID"), 16, 64)
+			}
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			return ClusterID(cid), members, nil
+		}
+	}
+	return 0, nil, fmt.Errorf("cluster: could not retrieve cluster information from the given URLs: %w", errors.Join(errs...))
+}
+
+// reconcilePeers makes the transport send to exactly the members.
+func (s *Server) reconcilePeers(members []Member) {
+	if s.transport == nil {
+		return
+	}
+	want := map[uint64]bool{}
+	for _, m := range members {
+		want[uint64(m.ID)] = true
+		s.transport.AddPeer(uint64(m.ID), m.PeerURLs)
+	}
+	for _, id := range s.transport.Peers() {
+		if !want[id] {
+			s.transport.RemovePeer(id)
+		}
+	}
+}
+
+// sameMemberURLs reports whether m has exactly the peer URLs urls.
+func sameMemberURLs(m Member, urls []string) bool {
+	return sameURLs(m.PeerURLs, urls) && len(urls) > 0 && !slices.Contains(urls, "")
+}

@@ -1,0 +1,335 @@
+package transport
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.etcd.io/raft/v3"
+	"go.etcd.io/raft/v3/raftpb"
+)
+
+// peer is the sending side towards one other member: a queue and the
+// goroutine that drains it into a stream.
+type peer struct {
+	t  *Transport
+	id uint64
+
+	urlsMu sync.Mutex // guards urls and next
+	urls   []string
+	next   int // the URL to dial next; advanced after a failure
+
+	msgc chan raftpb.Message
+	// ctx ends when the peer is stopped; every request to it uses it.
+	ctx    context.Context
+	cancel context.CancelFunc
+	done   chan struct{}
+
+	activeSince     atomic.Int64 // unix nanoseconds; 0 while the stream is down
+	lastUnreachable atomic.Int64 // unix nanoseconds of the last report
+	snapshots       sync.WaitGroup
+}
+
+func newPeer(t *Transport, id uint64, urls []string) *peer {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &peer{
+		t:      t,
+		id:     id,
+		urls:   slices.Clone(urls),
+		msgc:   make(chan raftpb.Message, queueSize),
+		ctx:    ctx,
+		cancel: cancel,
+		done:   make(chan struct{}),
+	}
+}
+
+func (p *peer) setURLs(urls []string) {
+	p.urlsMu.Lock()
+	p.urls, p.next = slices.Clone(urls), 0
+	p.urlsMu.Unlock()
+}
+
+func (p *peer) url() string {
+	p.urlsMu.Lock()
+	defer p.urlsMu.Unlock()
+	if len(p.urls) == 0 {
+		return ""
+	}
+	return p.urls[p.next%len(p.urls)]
+}
+
+func (p *peer) failedURL() {
+	p.urlsMu.Lock()
+	p.next++
+	p.urlsMu.Unlock()
+}
+
+func (p *peer) stop() {
+	p.cancel()
+	<-p.done
+	p.snapshots.Wait()
+}
+
+// reportUnreachable tells Raft that a message to the peer was lost, at
+// most once per retry interval: the report makes Raft probe the peer, and
+// repeating it while the peer stays down tells Raft nothing new.
+func (p *peer) reportUnreachable() {
+	now := time.Now().UnixNano()
+	last := p.lastUnreachable.Load()
+	if now-last < int64(retryInterval) || !p.lastUnreachable.CompareAndSwap(last, now) {
+		return
+	}
+	p.t.cfg.Raft.ReportUnreachable(p.id)
+}
+
+// run drains the queue into the stream, opening it when needed.
+func (p *peer) run() {
+	defer p.t.wg.Done()
+	defer close(p.done)
+	var s *stream
+	defer func() {
+		if s != nil {
+			s.close()
+		}
+	}()
+	var retryAt time.Time
+	var buf []byte
+	for {
+		var m raftpb.Message
+		select {
+		case m = <-p.msgc:
+		case <-p.ctx.Done():
+			return
+		}
+		if s == nil {
+			if time.Now().Before(retryAt) {
+				p.reportUnreachable()
+				continue
+			}
+			var err error
+			if s, err = p.open(); err != nil {
+				if p.ctx.Err() != nil {
+					return
+				}
+				p.t.logger.Debug("cannot open stream to peer", "peer-id", fmt.Sprintf("%x", p.id), "error", err)
+				p.failedURL()
+				retryAt = time.Now().Add(retryInterval)
+				p.reportUnreachable()
+				continue
+			}
+		}
+		// Everything queued meanwhile goes into the same write.
+		var err error
+		buf, err = appendFrame(buf[:0], &m)
+		for err == nil && len(buf) < maxBatchBytes {
+			select {
+			case m = <-p.msgc:
+				buf, err = appendFrame(buf, &m)
+				continue
+			default:
+			}
+			break
+		}
+		if err == nil {
+			err = s.write(buf)
+		}
+		if err != nil {
+			if p.ctx.Err() != nil {
+				return
+			}
+			p.t.logger.Debug("stream to peer broke", "peer-id", fmt.Sprintf("%x", p.id), "error", err)
+			s.close()
+			s = nil
+			retryAt = time.Now().Add(retryInterval)
+			p.reportUnreachable()
+		}
+		if cap(buf) > 4*maxBatchBytes {
+			buf = nil
+		}
+	}
+}
+
+// stream is one open connection to the peer's /raft/stream, upgraded
+// from HTTP to a raw byte stream of frames. A plain streaming POST body
+// would do as well on the wire, but net/http's client cannot give up on a
+// request whose body is still open, so a refused stream would hang.
+type stream struct {
+	p    *peer
+	conn net.Conn
+}
+
+// streamUpgrade names the protocol a stream upgrades to; its version
+// changes whenever the framing does.
+const streamUpgrade = "larch-raft/1"
+
+func (p *peer) open() (*stream, error) {
+	u := p.url()
+	if u == "" {
+		return nil, errors.New("peer has no URL")
+	}
+	req, err := http.NewRequestWithContext(p.ctx, http.MethodPost, u+streamPath, nil)
+	if err != nil {
+		return nil, err
+	}
+	p.t.setHeaders(req.Header, p.id)
+	req.Header.Set("Connection", "Upgrade")
+	req.Header.Set("Upgrade", streamUpgrade)
+	ctx, cancel := context.WithTimeout(p.ctx, dialTimeout)
+	conn, err := p.t.cfg.Dial(ctx, "tcp", req.URL.Host)
+	cancel()
+	if err != nil {
+		return nil, err
+	}
+	// Closing the connection is the only way to interrupt the handshake
+	// or a write once the peer is stopped.
+	stopWatch := context.AfterFunc(p.ctx, func() { conn.Close() })
+	fail := func(err error) (*stream, error) {
+		stopWatch()
+		conn.Close()
+		return nil, err
+	}
+	_ = conn.SetDeadline(time.Now().Add(responseTimeout))
+	if err := req.Write(conn); err != nil {
+		return fail(err)
+	}
+	br := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(br, req)
+	if err != nil {
+		return fail(err)
+	}
+	if resp.StatusCode != http.StatusSwitchingProtocols {
+		err := p.t.refused(resp, p.id)
+		resp.Body.Close()
+		return fail(err)
+	}
+	_ = conn.SetDeadline(time.Time{})
+	p.activeSince.Store(time.Now().UnixNano())
+	p.t.logger.Info("established stream to peer", "peer-id", fmt.Sprintf("%x", p.id), "url", u)
+	// The peer never writes on the stream: a read returns only when the
+	// connection is gone, and then the next write fails at once.
+	go func() {
+		_, _ = io.Copy(io.Discard, br)
+		stopWatch()
+		conn.Close()
+	}()
+	return &stream{p: p, conn: conn}, nil
+}
+
+// streamWriteTimeout bounds one write: a peer that takes longer is treated
+// as gone, and its stream reopened.
+const streamWriteTimeout = 5 * time.Second
+
+func (s *stream) write(b []byte) error {
+	_ = s.conn.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
+	_, err := s.conn.Write(b)
+	return err
+}
+
+func (s *stream) close() {
+	s.p.activeSince.Store(0)
+	s.conn.Close()
+}
+
+// sendSnapshot streams the snapshot file named by m to the peer on its own
+// goroutine and reports the outcome to Raft.
+func (p *peer) sendSnapshot(m raftpb.Message) {
+	p.snapshots.Add(1)
+	go func() {
+		defer p.snapshots.Done()
+		meta := m.Snapshot.Metadata
+		start := time.Now()
+		err := p.postSnapshot(m)
+		if err != nil {
+			if p.ctx.Err() == nil {
+				p.t.logger.Warn("failed to send snapshot", "peer-id", fmt.Sprintf("%x", p.id), "index", meta.Index, "error", err)
+			}
+			p.t.cfg.Raft.ReportUnreachable(p.id)
+			p.t.cfg.Raft.ReportSnapshot(p.id, raft.SnapshotFailure)
+			return
+		}
+		p.t.logger.Info("sent snapshot", "peer-id", fmt.Sprintf("%x", p.id), "index", meta.Index, "term", meta.Term, "took", time.Since(start).String())
+		p.t.cfg.Raft.ReportSnapshot(p.id, raft.SnapshotFinish)
+	}()
+}
+
+func (p *peer) postSnapshot(m raftpb.Message) error {
+	meta := m.Snapshot.Metadata
+	file, size, err := p.t.cfg.Snapshots.Open(meta.Index, meta.Term)
+	if err != nil {
+		return err
+	}
+	defer file.Close()
+	// The file travels beside the message, not in it.
+	m.Snapshot.Data = nil
+	head, err := appendFrame(nil, &m)
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(p.ctx, http.MethodPost, p.url()+snapshotPath, io.MultiReader(bytes.NewReader(head), file))
+	if err != nil {
+		return err
+	}
+	req.ContentLength = int64(len(head)) + size
+	p.t.setHeaders(req.Header, p.id)
+	req.Header.Set("Content-Type", "application/octet-stream")
+	resp, err := p.t.client.Do(req)
+	if err != nil {
+		p.failedURL()
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent {
+		return p.t.refused(resp, p.id)
+	}
+	return nil
+}
+
+// frameReader reads length-prefixed messages from a stream.
+type frameReader struct {
+	r   *bufio.Reader
+	buf []byte
+}
+
+func newFrameReader(r io.Reader) *frameReader {
+	return &frameReader{r: bufio.NewReaderSize(r, 64<<10)}
+}
+
+func (f *frameReader) next() (raftpb.Message, error) {
+	var m raftpb.Message
+	var lenBuf [8]byte
+	if _, err := io.ReadFull(f.r, lenBuf[:]); err != nil {
+		return m, err
+	}
+	n := binary.BigEndian.Uint64(lenBuf[:])
+	if n > maxFrameSize {
+		return m, fmt.Errorf("transport: frame of %d bytes", n)
+	}
+	if uint64(cap(f.buf)) < n {
+		f.buf = make([]byte, n)
+	}
+	b := f.buf[:n]
+	if _, err := io.ReadFull(f.r, b); err != nil {
+		return m, fmt.Errorf("transport: truncated frame: %w", err)
+	}
+	// Unmarshal copies what it keeps, so the buffer is reused.
+	if err := m.Unmarshal(b); err != nil {
+		return m, fmt.Errorf("transport: bad frame: %w", err)
+	}
+	if cap(f.buf) > 4*maxBatchBytes {
+		f.buf = nil
+	}
+	return m, nil
+}
+
+// rest returns what follows the frames read so far.
+func (f *frameReader) rest() io.Reader { return f.r }

@@ -1,0 +1,460 @@
+package transport
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	"go.etcd.io/raft/v3"
+	"go.etcd.io/raft/v3/raftpb"
+)
+
+// Raft is the member's Raft node as the transport sees it.
+type Raft interface {
+	// Process hands a message received from a peer to Raft. It may block
+	// while Raft is busy; it returns an error when ctx ends or the member stops.
+	Process(ctx context.Context, m raftpb.Message) error
+	// ReportUnreachable tells Raft that a message to id was lost.
+	ReportUnreachable(id uint64)
+	// ReportSnapshot tells Raft how sending a snapshot to id ended.
+	ReportSnapshot(id uint64, status raft.SnapshotStatus)
+	// IsIDRemoved reports whether id was removed from the cluster.
+	IsIDRemoved(id uint64) bool
+}
+
+// Snapshots gives the transport the snapshot files of the member.
+type Snapshots interface {
+	// Open opens the snapshot file at index and term, and returns its size.
+	Open(index, term uint64) (io.ReadCloser, int64, error)
+	// Receive stores a snapshot file streamed by a peer's Open, checking it.
+	Receive(index, term uint64, r io.Reader) error
+}
+
+// Config is what a Transport needs.
+type Config struct {
+	// ID is this member's ID; ClusterID the cluster's.
+	ID, ClusterID uint64
+	Raft          Raft
+	Snapshots     Snapshots
+	// Dial opens connections to peers; nil means plain TCP. HTTPS plugs a
+	// TLS dialer in here.
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+	// OnRemoved is called (once) when a peer answers that this member was
+	// removed from the cluster.
+	OnRemoved func()
+	// Drop, if set, is asked about each outgoing message and snapshot; true
+	// loses it, as a network partition would. Tests use it.
+	Drop func(to uint64) bool
+	// Logger receives structured logs; nil means slog.Default().
+	Logger *slog.Logger
+}
+
+func (c *Config) validate() error {
+	if c.ID == 0 || c.ClusterID == 0 {
+		return errors.New("transport: member and cluster IDs must be set")
+	}
+	if c.Raft == nil || c.Snapshots == nil {
+		return errors.New("transport: Raft and Snapshots must be set")
+	}
+	if c.Dial == nil {
+		c.Dial = (&net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second}).DialContext
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return nil
+}
+
+const (
+	streamPath   = "/raft/stream"
+	snapshotPath = "/raft/snapshot"
+
+	headerClusterID = "X-Etcd-Cluster-ID"
+	headerFrom      = "X-Server-From"
+	headerTo        = "X-Raft-To"
+
+	dialTimeout     = time.Second
+	responseTimeout = 5 * time.Second
+	// queueSize is how many messages wait for one peer before Send drops.
+	queueSize = 4096
+	// maxBatchBytes bounds one write to a stream.
+	maxBatchBytes = 1 << 20
+	// retryInterval is how long a peer whose stream failed is given before
+	// it is dialled again; messages meanwhile are dropped and reported.
+	retryInterval = 100 * time.Millisecond
+	// maxFrameSize bounds a received message, so a broken stream cannot
+	// make the receiver allocate without limit.
+	maxFrameSize = 512 << 20
+)
+
+// Transport sends and receives the Raft messages of one member.
+type Transport struct {
+	cfg    Config
+	client *http.Client
+	logger *slog.Logger
+
+	mu    sync.RWMutex // guards peers
+	peers map[uint64]*peer
+
+	removedOnce sync.Once
+	serversMu   sync.Mutex // guards servers and conns
+	servers     []*http.Server
+	// conns are the hijacked stream connections being read, which closing
+	// the servers does not close.
+	conns   map[net.Conn]struct{}
+	stopped chan struct{}
+	// ctx ends at Stop; received messages are processed under it.
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// New returns a Transport with no peers.
+func New(cfg Config) (*Transport, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Transport{
+		ctx:    ctx,
+		cancel: cancel,
+		cfg:    cfg,
+		client: &http.Client{Transport: &http.Transport{
+			DialContext:           cfg.Dial,
+			ResponseHeaderTimeout: responseTimeout,
+			MaxIdleConnsPerHost:   2,
+		}},
+		conns:   map[net.Conn]struct{}{},
+		logger:  cfg.Logger,
+		peers:   map[uint64]*peer{},
+		stopped: make(chan struct{}),
+	}, nil
+}
+
+// AddPeer starts sending to id at urls. Adding a known peer updates its URLs.
+func (t *Transport) AddPeer(id uint64, urls []string) {
+	if id == t.cfg.ID {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if p, ok := t.peers[id]; ok {
+		p.setURLs(urls)
+		return
+	}
+	select {
+	case <-t.stopped:
+		return
+	default:
+	}
+	p := newPeer(t, id, urls)
+	t.peers[id] = p
+	t.wg.Add(1)
+	go p.run()
+	t.logger.Info("added peer", "peer-id", fmt.Sprintf("%x", id), "peer-urls", urls)
+}
+
+// RemovePeer stops sending to id.
+func (t *Transport) RemovePeer(id uint64) {
+	t.mu.Lock()
+	p, ok := t.peers[id]
+	delete(t.peers, id)
+	t.mu.Unlock()
+	if ok {
+		p.stop()
+		t.logger.Info("removed peer", "peer-id", fmt.Sprintf("%x", id))
+	}
+}
+
+// Peers returns the IDs of the peers the transport sends to.
+func (t *Transport) Peers() []uint64 {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	ids := make([]uint64, 0, len(t.peers))
+	for id := range t.peers {
+		ids = append(ids, id)
+	}
+	return ids
+}
+
+// ActiveSince returns when the stream to id was last established, zero if
+// it is down or id unknown.
+func (t *Transport) ActiveSince(id uint64) time.Time {
+	t.mu.RLock()
+	p, ok := t.peers[id]
+	t.mu.RUnlock()
+	if !ok {
+		return time.Time{}
+	}
+	if ns := p.activeSince.Load(); ns != 0 {
+		return time.Unix(0, ns)
+	}
+	return time.Time{}
+}
+
+// Send queues msgs for their peers without blocking. Messages to unknown
+// peers, or to peers whose queue is full, are dropped and reported.
+func (t *Transport) Send(msgs []raftpb.Message) {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	for i := range msgs {
+		m := msgs[i]
+		if m.To == t.cfg.ID || m.To == 0 {
+			continue
+		}
+		p, ok := t.peers[m.To]
+		if !ok {
+			t.logger.Debug("dropping message to unknown peer", "to", fmt.Sprintf("%x", m.To), "type", m.Type.String())
+			continue
+		}
+		if t.cfg.Drop != nil && t.cfg.Drop(m.To) {
+			if m.Type == raftpb.MsgSnap {
+				go t.cfg.Raft.ReportSnapshot(m.To, raft.SnapshotFailure)
+			}
+			continue
+		}
+		if m.Type == raftpb.MsgSnap {
+			p.sendSnapshot(m)
+			continue
+		}
+		select {
+		case p.msgc <- m:
+		default:
+			p.reportUnreachable()
+		}
+	}
+}
+
+// Handler returns the HTTP handler for the transport's paths (/raft/...),
+// for a caller that serves the peer port itself.
+func (t *Transport) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc(streamPath, t.serveStream)
+	mux.HandleFunc(snapshotPath, t.serveSnapshot)
+	return mux
+}
+
+// Serve serves h on l until Stop. h normally mounts Handler at /raft/.
+func (t *Transport) Serve(l net.Listener, h http.Handler) {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: responseTimeout, ErrorLog: slog.NewLogLogger(t.logger.Handler(), slog.LevelDebug)}
+	t.serversMu.Lock()
+	select {
+	case <-t.stopped:
+		t.serversMu.Unlock()
+		l.Close()
+		return
+	default:
+	}
+	t.servers = append(t.servers, srv)
+	t.serversMu.Unlock()
+	t.wg.Add(1)
+	go func() {
+		defer t.wg.Done()
+		if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			t.logger.Error("serving peers failed", "address", l.Addr().String(), "error", err)
+		}
+	}()
+}
+
+// Stop closes the listeners and every stream, and waits for the
+// transport's goroutines.
+func (t *Transport) Stop() {
+	t.serversMu.Lock()
+	select {
+	case <-t.stopped:
+		t.serversMu.Unlock()
+		return
+	default:
+	}
+	close(t.stopped)
+	t.cancel()
+	servers := t.servers
+	for c := range t.conns {
+		c.Close()
+	}
+	t.serversMu.Unlock()
+	for _, srv := range servers {
+		srv.Close()
+	}
+	t.mu.Lock()
+	peers := t.peers
+	t.peers = map[uint64]*peer{}
+	t.mu.Unlock()
+	for _, p := range peers {
+		p.stop()
+	}
+	t.wg.Wait()
+}
+
+func (t *Transport) setHeaders(h http.Header, to uint64) {
+	h.Set(headerClusterID, strconv.FormatUint(t.cfg.ClusterID, 16))
+	h.Set(headerFrom, strconv.FormatUint(t.cfg.ID, 16))
+	h.Set(headerTo, strconv.FormatUint(to, 16))
+}
+
+// checkRequest validates a peer request's identity headers and answers the
+// refusals itself; it returns the sender's ID and whether to go on.
+func (t *Transport) checkRequest(w http.ResponseWriter, r *http.Request) (uint64, bool) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		http.Error(w, "Method Not Allowed", http.StatusMethodNotAllowed)
+		return 0, false
+	}
+	from, err1 := strconv.ParseUint(r.Header.Get(headerFrom), 16, 64)
+	to, err2 := strconv.ParseUint(r.Header.Get(headerTo), 16, 64)
+	cid, err3 := strconv.ParseUint(r.Header.Get(headerClusterID), 16, 64)
+	if err := errors.Join(err1, err2, err3); err != nil {
+		http.Error(w, "bad peer identity headers", http.StatusBadRequest)
+		return 0, false
+	}
+	if cid != t.cfg.ClusterID {
+		t.logger.Warn("request cluster ID mismatch", "local-member-id", fmt.Sprintf("%x", t.cfg.ID),
+			"local-member-cluster-id", fmt.Sprintf("%x", t.cfg.ClusterID), "remote-peer-cluster-id", fmt.Sprintf("%x", cid),
+			"remote-peer-id", fmt.Sprintf("%x", from))
+		http.Error(w, errClusterIDMismatch, http.StatusPreconditionFailed)
+		return 0, false
+	}
+	if to != t.cfg.ID {
+		t.logger.Warn("request sent to another member ID", "local-member-id", fmt.Sprintf("%x", t.cfg.ID), "to", fmt.Sprintf("%x", to), "from", fmt.Sprintf("%x", from))
+		http.Error(w, errMemberIDMismatch, http.StatusPreconditionFailed)
+		return 0, false
+	}
+	if t.cfg.Raft.IsIDRemoved(from) {
+		t.logger.Warn("refused a request from a removed member", "remote-peer-id", fmt.Sprintf("%x", from))
+		http.Error(w, errRemoved, http.StatusGone)
+		return 0, false
+	}
+	return from, true
+}
+
+// The bodies of the refusals; the sender logs them.
+const (
+	errClusterIDMismatch = "cluster ID mismatch"
+	errMemberIDMismatch  = "to member ID mismatch"
+	errRemoved           = "the member has been permanently removed from the cluster"
+)
+
+// refused interprets a refusal from a peer and returns it as an error.
+func (t *Transport) refused(resp *http.Response, to uint64) error {
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+	msg := string(body)
+	if n := len(msg); n > 0 && msg[n-1] == '\n' {
+		msg = msg[:n-1]
+	}
+	if resp.StatusCode == http.StatusGone && msg == errRemoved {
+		t.removedOnce.Do(func() {
+			t.logger.Error("peer says this member was removed from the cluster", "peer-id", fmt.Sprintf("%x", to))
+			if t.cfg.OnRemoved != nil {
+				go t.cfg.OnRemoved()
+			}
+		})
+	}
+	return fmt.Errorf("peer %x refused: %s (%s)", to, msg, resp.Status)
+}
+
+func (t *Transport) serveStream(w http.ResponseWriter, r *http.Request) {
+	from, ok := t.checkRequest(w, r)
+	if !ok {
+		return
+	}
+	if r.Header.Get("Upgrade") != streamUpgrade {
+		http.Error(w, "unsupported stream protocol "+r.Header.Get("Upgrade"), http.StatusBadRequest)
+		return
+	}
+	conn, brw, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		http.Error(w, "streaming unsupported", http.StatusInternalServerError)
+		return
+	}
+	defer conn.Close()
+	if !t.track(conn) {
+		return
+	}
+	defer t.untrack(conn)
+	_ = conn.SetDeadline(time.Time{})
+	brw.WriteString("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: " + streamUpgrade + "\r\n\r\n")
+	if err := brw.Flush(); err != nil {
+		return
+	}
+	t.logger.Debug("peer stream opened", "from", fmt.Sprintf("%x", from))
+	fr := newFrameReader(brw.Reader)
+	for {
+		m, err := fr.next()
+		if err != nil {
+			if !errors.Is(err, io.EOF) && t.ctx.Err() == nil {
+				t.logger.Debug("peer stream ended", "from", fmt.Sprintf("%x", from), "error", err)
+			}
+			return
+		}
+		if err := t.cfg.Raft.Process(t.ctx, m); err != nil {
+			return
+		}
+	}
+}
+
+// track records a hijacked connection so Stop can close it; it reports
+// false if the transport is stopped already.
+func (t *Transport) track(c net.Conn) bool {
+	t.serversMu.Lock()
+	defer t.serversMu.Unlock()
+	select {
+	case <-t.stopped:
+		return false
+	default:
+	}
+	t.conns[c] = struct{}{}
+	return true
+}
+
+func (t *Transport) untrack(c net.Conn) {
+	t.serversMu.Lock()
+	delete(t.conns, c)
+	t.serversMu.Unlock()
+}
+
+func (t *Transport) serveSnapshot(w http.ResponseWriter, r *http.Request) {
+	from, ok := t.checkRequest(w, r)
+	if !ok {
+		return
+	}
+	fr := newFrameReader(r.Body)
+	m, err := fr.next()
+	if err != nil || m.Type != raftpb.MsgSnap || m.Snapshot == nil {
+		http.Error(w, "expected a snapshot message", http.StatusBadRequest)
+		return
+	}
+	meta := m.Snapshot.Metadata
+	start := time.Now()
+	if err := t.cfg.Snapshots.Receive(meta.Index, meta.Term, fr.rest()); err != nil {
+		t.logger.Warn("failed to receive snapshot", "from", fmt.Sprintf("%x", from), "index", meta.Index, "error", err)
+		http.Error(w, "snapshot refused: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	t.logger.Info("received snapshot", "from", fmt.Sprintf("%x", from), "index", meta.Index, "term", meta.Term, "took", time.Since(start).String())
+	if err := t.cfg.Raft.Process(r.Context(), m); err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// appendFrame appends m, length-prefixed, to b.
+func appendFrame(b []byte, m *raftpb.Message) ([]byte, error) {
+	n := m.Size()
+	b = binary.BigEndian.AppendUint64(b, uint64(n))
+	start := len(b)
+	b = slices.Grow(b, n)[:start+n]
+	if _, err := m.MarshalTo(b[start:]); err != nil {
+		return nil, err
+	}
+	return b, nil
+}

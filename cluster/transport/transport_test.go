@@ -1,0 +1,276 @@
+package transport
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	"go.etcd.io/raft/v3"
+	"go.etcd.io/raft/v3/raftpb"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// fakeRaft records what the transport hands it.
+type fakeRaft struct {
+	recv        chan raftpb.Message
+	mu          sync.Mutex
+	unreachable map[uint64]int
+	snapStatus  chan raft.SnapshotStatus
+	removed     map[uint64]bool
+}
+
+func newFakeRaft() *fakeRaft {
+	return &fakeRaft{recv: make(chan raftpb.Message, 10000), unreachable: map[uint64]int{}, snapStatus: make(chan raft.SnapshotStatus, 10), removed: map[uint64]bool{}}
+}
+
+func (f *fakeRaft) Process(ctx context.Context, m raftpb.Message) error {
+	select {
+	case f.recv <- m:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (f *fakeRaft) ReportUnreachable(id uint64) {
+	f.mu.Lock()
+	f.unreachable[id]++
+	f.mu.Unlock()
+}
+
+func (f *fakeRaft) ReportSnapshot(id uint64, status raft.SnapshotStatus) { f.snapStatus <- status }
+
+func (f *fakeRaft) IsIDRemoved(id uint64) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.removed[id]
+}
+
+func (f *fakeRaft) unreachableCount(id uint64) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.unreachable[id]
+}
+
+// memSnapshots keeps snapshot "files" in memory.
+type memSnapshots struct {
+	mu    sync.Mutex
+	files map[[2]uint64][]byte
+}
+
+func (m *memSnapshots) Open(index, term uint64) (io.ReadCloser, int64, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	b, ok := m.files[[2]uint64{index, term}]
+	if !ok {
+		return nil, 0, errors.New("no such snapshot")
+	}
+	return io.NopCloser(bytes.NewReader(b)), int64(len(b)), nil
+}
+
+func (m *memSnapshots) Receive(index, term uint64, r io.Reader) error {
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.files == nil {
+		m.files = map[[2]uint64][]byte{}
+	}
+	m.files[[2]uint64{index, term}] = b
+	return nil
+}
+
+type node struct {
+	t    *Transport
+	raft *fakeRaft
+	snap *memSnapshots
+	url  string
+}
+
+func newNode(t *testing.T, id, clusterID uint64, opts ...func(*Config)) *node {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := &node{raft: newFakeRaft(), snap: &memSnapshots{}, url: "http://" + l.Addr().String()}
+	cfg := Config{ID: id, ClusterID: clusterID, Raft: n.raft, Snapshots: n.snap, Logger: slog.New(slog.DiscardHandler)}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	tr, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr.Serve(l, tr.Handler())
+	n.t = tr
+	t.Cleanup(tr.Stop)
+	return n
+}
+
+func recvN(t *testing.T, f *fakeRaft, n int) []raftpb.Message {
+	t.Helper()
+	var out []raftpb.Message
+	timeout := time.After(10 * time.Second)
+	for len(out) < n {
+		select {
+		case m := <-f.recv:
+			out = append(out, m)
+		case <-timeout:
+			t.Fatalf("received %d of %d messages", len(out), n)
+		}
+	}
+	return out
+}
+
+func TestStreamDeliversInOrder(t *testing.T) {
+	a, b := newNode(t, 1, 100), newNode(t, 2, 100)
+	a.t.AddPeer(2, []string{b.url})
+	waitActive(t, a.t, 2)
+	const n = 3000
+	for i := range n {
+		a.t.Send([]raftpb.Message{{Type: raftpb.MsgApp, From: 1, To: 2, Index: uint64(i), Entries: []raftpb.Entry{{Index: uint64(i), Data: []byte("payload")}}}})
+	}
+	var got []raftpb.Message
+	for len(got) < n {
+		if m := recvN(t, b.raft, 1)[0]; m.Type == raftpb.MsgApp {
+			got = append(got, m)
+		}
+	}
+	for i, m := range got {
+		if m.Index != uint64(i) || m.From != 1 || len(m.Entries) != 1 || string(m.Entries[0].Data) != "payload" {
+			t.Fatalf("message %d = %+v", i, m)
+		}
+	}
+}
+
+func waitActive(t *testing.T, tr *Transport, id uint64) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for tr.ActiveSince(id).IsZero() {
+		if time.Now().After(deadline) {
+			t.Fatalf("stream to %x never came up", id)
+		}
+		time.Sleep(5 * time.Millisecond) // polling a state with no event to wait on
+		tr.Send([]raftpb.Message{{Type: raftpb.MsgHeartbeat, From: tr.cfg.ID, To: id}})
+	}
+}
+
+func TestRefusesAnotherCluster(t *testing.T) {
+	removed := make(chan struct{})
+	a := newNode(t, 1, 100, func(c *Config) { c.OnRemoved = func() { close(removed) } })
+	b := newNode(t, 2, 200)
+	a.t.AddPeer(2, []string{b.url})
+	for range 5 {
+		a.t.Send([]raftpb.Message{{Type: raftpb.MsgHeartbeat, From: 1, To: 2}})
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for a.raft.unreachableCount(2) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("a refused stream was not reported unreachable")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	select {
+	case m := <-b.raft.recv:
+		t.Fatalf("a member of another cluster received %+v", m)
+	default:
+	}
+	select {
+	case <-removed:
+		t.Fatal("a cluster mismatch was taken for a removal")
+	default:
+	}
+}
+
+func TestRemovedMemberIsTold(t *testing.T) {
+	removed := make(chan struct{})
+	a := newNode(t, 1, 100, func(c *Config) { c.OnRemoved = func() { close(removed) } })
+	b := newNode(t, 2, 100)
+	b.raft.removed[1] = true
+	a.t.AddPeer(2, []string{b.url})
+	a.t.Send([]raftpb.Message{{Type: raftpb.MsgHeartbeat, From: 1, To: 2}})
+	select {
+	case <-removed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("OnRemoved was not called")
+	}
+}
+
+func TestSendNeverBlocksOnDeadPeer(t *testing.T) {
+	// A listener that accepts and never answers: the worst kind of peer.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	a, b := newNode(t, 1, 100), newNode(t, 3, 100)
+	a.t.AddPeer(2, []string{"http://" + l.Addr().String()})
+	a.t.AddPeer(3, []string{b.url})
+	waitActive(t, a.t, 3)
+	for i := range 2 * queueSize {
+		a.t.Send([]raftpb.Message{{Type: raftpb.MsgApp, From: 1, To: 2, Index: uint64(i)}})
+	}
+	a.t.Send([]raftpb.Message{{Type: raftpb.MsgApp, From: 1, To: 3, Index: 77}})
+	for m := recvN(t, b.raft, 1)[0]; m.Index != 77; m = recvN(t, b.raft, 1)[0] {
+	}
+	if a.raft.unreachableCount(2) == 0 {
+		t.Fatal("an overflowing queue was not reported unreachable")
+	}
+}
+
+func TestSnapshotTransfer(t *testing.T) {
+	a, b := newNode(t, 1, 100), newNode(t, 2, 100)
+	data := bytes.Repeat([]byte("snapshot"), 1<<17)
+	a.snap.files = map[[2]uint64][]byte{{50, 3}: data}
+	a.t.AddPeer(2, []string{b.url})
+	a.t.Send([]raftpb.Message{{Type: raftpb.MsgSnap, From: 1, To: 2, Snapshot: &raftpb.Snapshot{Metadata: raftpb.SnapshotMetadata{Index: 50, Term: 3}}}})
+	if st := <-a.raft.snapStatus; st != raft.SnapshotFinish {
+		t.Fatalf("snapshot status %v", st)
+	}
+	m := recvN(t, b.raft, 1)[0]
+	if m.Type != raftpb.MsgSnap || m.Snapshot.Metadata.Index != 50 {
+		t.Fatalf("received %+v", m)
+	}
+	if got := b.snap.files[[2]uint64{50, 3}]; !bytes.Equal(got, data) {
+		t.Fatalf("received %d snapshot bytes, want %d", len(got), len(data))
+	}
+	// A snapshot the sender no longer has fails and is reported so.
+	a.t.Send([]raftpb.Message{{Type: raftpb.MsgSnap, From: 1, To: 2, Snapshot: &raftpb.Snapshot{Metadata: raftpb.SnapshotMetadata{Index: 60, Term: 3}}}})
+	if st := <-a.raft.snapStatus; st != raft.SnapshotFailure {
+		t.Fatalf("snapshot status of a missing file %v", st)
+	}
+}
+
+func TestDropLosesMessages(t *testing.T) {
+	var mu sync.Mutex
+	blocked := true
+	a := newNode(t, 1, 100, func(c *Config) {
+		c.Drop = func(to uint64) bool { mu.Lock(); defer mu.Unlock(); return blocked && to == 2 }
+	})
+	b := newNode(t, 2, 100)
+	a.t.AddPeer(2, []string{b.url})
+	for i := range 10 {
+		a.t.Send([]raftpb.Message{{Type: raftpb.MsgHeartbeat, From: 1, To: 2, Index: uint64(i)}})
+	}
+	mu.Lock()
+	blocked = false
+	mu.Unlock()
+	waitActive(t, a.t, 2)
+	a.t.Send([]raftpb.Message{{Type: raftpb.MsgApp, From: 1, To: 2, Index: 99}})
+	for m := recvN(t, b.raft, 1)[0]; m.Type != raftpb.MsgApp; m = recvN(t, b.raft, 1)[0] {
+		if m.Type == raftpb.MsgHeartbeat && m.Index != 0 {
+			t.Fatalf("a dropped message arrived: %+v", m)
+		}
+	}
+}
