@@ -287,7 +287,3 @@ func (s *Server) confStateCopy() raftpb.ConfState {
 	cs.LearnersNext = append([]uint64(nil), cs.LearnersNext...)
 	return cs
 }
-
-// snapshotCatchUpEntries is how many entries stay in the in-memory Raft log
-// after a snapshot, so a slightly lagging follower needs no snapshot.
-const snapshotCatchUpEntries = 5000

@@ -38,6 +38,10 @@ type Config struct {
 	ElectionTicks int
 	// SnapshotCount is how many applied entries trigger a snapshot (--snapshot-count).
 	SnapshotCount uint64
+	// SnapshotCatchUpEntries is how many entries stay in the in-memory Raft
+	// log after a snapshot, so a slightly lagging follower is sent entries
+	// rather than a whole snapshot (--experimental-snapshot-catchup-entries).
+	SnapshotCatchUpEntries uint64
 	// MaxRequestBytes bounds the size of one proposal (--max-request-bytes).
 	MaxRequestBytes int
 	// WALSegmentSize is the size at which WAL segments roll over; 0 takes the WAL's default.
@@ -66,6 +70,7 @@ const (
 	DefaultTickInterval    = 100 * time.Millisecond
 	DefaultElectionTicks   = 10
 	DefaultSnapshotCount   = 10000
+	DefaultCatchUpEntries  = 5000
 	DefaultMaxRequestBytes = 1536 * 1024
 	DefaultClusterToken    = "etcd-cluster"
 	DefaultMaxLearners     = 1
@@ -90,6 +95,9 @@ func (c *Config) validate() error {
 	}
 	if c.SnapshotCount == 0 {
 		c.SnapshotCount = DefaultSnapshotCount
+	}
+	if c.SnapshotCatchUpEntries == 0 {
+		c.SnapshotCatchUpEntries = DefaultCatchUpEntries
 	}
 	if c.MaxRequestBytes == 0 {
 		c.MaxRequestBytes = DefaultMaxRequestBytes

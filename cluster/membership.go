@@ -422,6 +422,7 @@ func (s *Server) applyConfChange(cc raftpb.ConfChange, index uint64) error {
 		case raftpb.ConfChangeUpdateNode:
 			s.members[id].PeerURLs = slices.Clone(c.PeerURLs)
 		}
+		s.membersChangedLocked()
 	}
 	s.membersMu.Unlock()
 	members := s.Members()
@@ -465,10 +466,15 @@ func (s *Server) isRemoved(id MemberID) bool {
 	return s.removed[id]
 }
 
-// IsLearner reports whether this member is a learner.
-func (s *Server) IsLearner() bool {
-	m := s.member(s.id)
-	return m != nil && m.IsLearner
+// IsLearner reports whether this member is a learner. It is on every
+// request's path, so it reads an atomic kept up to date by the apply loop.
+func (s *Server) IsLearner() bool { return s.isLearner.Load() }
+
+// membersChangedLocked refreshes what is derived from the membership.
+// Hold membersMu.
+func (s *Server) membersChangedLocked() {
+	m, ok := s.members[s.id]
+	s.isLearner.Store(ok && m.IsLearner)
 }
 
 // IsRemoved reports whether id was removed from the cluster.

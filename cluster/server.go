@@ -96,6 +96,8 @@ type Server struct {
 	members   map[MemberID]*Member
 	removed   map[MemberID]bool
 	confState raftpb.ConfState
+	// isLearner mirrors this member's learner flag in members.
+	isLearner atomic.Bool
 	// joinPeers are the members a joining member learned from its peers,
 	// for the transport until the log brings the membership.
 	joinPeers []Member

@@ -147,6 +147,7 @@ func (s *Server) restoreState(st restoredState) {
 	for _, id := range st.removed {
 		s.removed[id] = true
 	}
+	s.membersChangedLocked()
 }
 
 // applySnapshot restores, in the apply loop, a snapshot received from the
@@ -202,8 +203,8 @@ func (s *Server) writeSnapshot(index, term uint64, st stateView) error {
 	if _, err := s.raftStorage.CreateSnapshot(index, &st.confState, nil); err != nil && !errors.Is(err, raft.ErrSnapOutOfDate) {
 		return err
 	}
-	if index > snapshotCatchUpEntries {
-		if err := s.raftStorage.Compact(index - snapshotCatchUpEntries); err != nil && !errors.Is(err, raft.ErrCompacted) {
+	if keep := s.cfg.SnapshotCatchUpEntries; index > keep {
+		if err := s.raftStorage.Compact(index - keep); err != nil && !errors.Is(err, raft.ErrCompacted) {
 			return err
 		}
 	}

@@ -32,6 +32,20 @@ var grpcErrors = []struct {
 	{cluster.ErrTimeout, rpctypes.ErrGRPCTimeout},
 	{cluster.ErrStopped, rpctypes.ErrGRPCStopped},
 	{cluster.ErrNoLeader, rpctypes.ErrGRPCNoLeader},
+	{cluster.ErrIDNotFound, rpctypes.ErrGRPCMemberNotFound},
+	{cluster.ErrIDRemoved, rpctypes.ErrGRPCMemberNotFound},
+	{cluster.ErrIDExists, rpctypes.ErrGRPCMemberExist},
+	{cluster.ErrPeerURLExists, rpctypes.ErrGRPCPeerURLExist},
+	{cluster.ErrMemberNotLearner, rpctypes.ErrGRPCMemberNotLearner},
+	{cluster.ErrLearnerNotReady, rpctypes.ErrGRPCLearnerNotReady},
+	{cluster.ErrTooManyLearners, rpctypes.ErrGRPCTooManyLearners},
+	{cluster.ErrUnhealthy, rpctypes.ErrGRPCUnhealthy},
+	// etcd sends this one with code Unknown (its map names a client-side
+	// error), and clients see exactly that.
+	{cluster.ErrNotEnoughStartedMembers, status.Error(codes.Unknown, cluster.ErrNotEnoughStartedMembers.Error())},
+	{cluster.ErrNotLeader, rpctypes.ErrGRPCNotLeader},
+	{cluster.ErrBadLeaderTransferee, rpctypes.ErrGRPCBadLeaderTransferee},
+	{cluster.ErrLeaderTransferTimeout, status.Error(codes.Unknown, cluster.ErrLeaderTransferTimeout.Error())},
 	{context.Canceled, rpctypes.ErrGRPCCanceled},
 	{context.DeadlineExceeded, rpctypes.ErrGRPCDeadlineExceeded},
 }

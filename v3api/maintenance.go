@@ -2,11 +2,14 @@ package v3api
 
 import (
 	"context"
+	"net/url"
 
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"github.com/larchkv/larch/cluster"
 )
 
 type maintenanceServer struct {
@@ -30,6 +33,7 @@ func (m *maintenanceServer) Status(ctx context.Context, r *pb.StatusRequest) (*p
 		StorageVersion:   StorageVersion,
 		DbSizeQuota:      m.s.cfg.QuotaBackendBytes,
 		DowngradeInfo:    &pb.DowngradeInfo{},
+		IsLearner:        member.IsLearner(),
 	}
 	if resp.Leader == 0 {
 		resp.Errors = append(resp.Errors, rpctypes.ErrGRPCNoLeader.Error())
@@ -73,14 +77,100 @@ func (c *clusterServer) MemberList(ctx context.Context, r *pb.MemberListRequest)
 			return nil, togRPCError(err)
 		}
 	}
-	members := c.s.member.Members()
-	resp := &pb.MemberListResponse{Header: &pb.ResponseHeader{}, Members: make([]*pb.Member, len(members))}
+	resp := &pb.MemberListResponse{Header: c.header(), Members: membersToPB(c.s.member.Members())}
+	return resp, nil
+}
+
+// header is the header of the Cluster service's answers: membership has
+// no keyspace revision, and etcd leaves it out.
+func (c *clusterServer) header() *pb.ResponseHeader {
+	h := &pb.ResponseHeader{}
+	c.s.fillHeader(h)
+	h.Revision = 0
+	return h
+}
+
+func memberToPB(m cluster.Member) *pb.Member {
+	return &pb.Member{ID: uint64(m.ID), Name: m.Name, PeerURLs: m.PeerURLs, ClientURLs: m.ClientURLs, IsLearner: m.IsLearner}
+}
+
+func membersToPB(members []cluster.Member) []*pb.Member {
+	out := make([]*pb.Member, len(members))
 	for i, m := range members {
-		resp.Members[i] = &pb.Member{ID: uint64(m.ID), Name: m.Name, PeerURLs: m.PeerURLs, ClientURLs: m.ClientURLs, IsLearner: m.IsLearner}
+		out[i] = memberToPB(m)
 	}
-	c.s.fillHeader(resp.Header)
-	// Membership has no keyspace revision; etcd leaves it out.
-	resp.Header.Revision = 0
+	return out
+}
+
+// checkPeerURLs refuses what etcd's types.NewURLs refuses.
+func checkPeerURLs(urls []string) error {
+	for _, s := range urls {
+		u, err := url.Parse(s)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https" && u.Scheme != "unix" && u.Scheme != "unixs") ||
+			u.Host == "" || (u.Path != "" && u.Path != "/") {
+			return rpctypes.ErrGRPCMemberBadURLs
+		}
+	}
+	return nil
+}
+
+func (c *clusterServer) MemberAdd(ctx context.Context, r *pb.MemberAddRequest) (*pb.MemberAddResponse, error) {
+	if err := checkPeerURLs(r.PeerURLs); err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.s.member.RequestTimeout())
+	defer cancel()
+	m, members, err := c.s.member.AddMember(ctx, r.PeerURLs, r.IsLearner)
+	if err != nil {
+		return nil, togRPCError(err)
+	}
+	return &pb.MemberAddResponse{Header: c.header(), Member: memberToPB(m), Members: membersToPB(members)}, nil
+}
+
+func (c *clusterServer) MemberRemove(ctx context.Context, r *pb.MemberRemoveRequest) (*pb.MemberRemoveResponse, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.s.member.RequestTimeout())
+	defer cancel()
+	members, err := c.s.member.RemoveMember(ctx, cluster.MemberID(r.ID))
+	if err != nil {
+		return nil, togRPCError(err)
+	}
+	return &pb.MemberRemoveResponse{Header: c.header(), Members: membersToPB(members)}, nil
+}
+
+func (c *clusterServer) MemberUpdate(ctx context.Context, r *pb.MemberUpdateRequest) (*pb.MemberUpdateResponse, error) {
+	if err := checkPeerURLs(r.PeerURLs); err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.s.member.RequestTimeout())
+	defer cancel()
+	members, err := c.s.member.UpdateMember(ctx, cluster.MemberID(r.ID), r.PeerURLs)
+	if err != nil {
+		return nil, togRPCError(err)
+	}
+	return &pb.MemberUpdateResponse{Header: c.header(), Members: membersToPB(members)}, nil
+}
+
+func (c *clusterServer) MemberPromote(ctx context.Context, r *pb.MemberPromoteRequest) (*pb.MemberPromoteResponse, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.s.member.RequestTimeout())
+	defer cancel()
+	members, err := c.s.member.PromoteMember(ctx, cluster.MemberID(r.ID))
+	if err != nil {
+		return nil, togRPCError(err)
+	}
+	return &pb.MemberPromoteResponse{Header: c.header(), Members: membersToPB(members)}, nil
+}
+
+func (m *maintenanceServer) MoveLeader(ctx context.Context, r *pb.MoveLeaderRequest) (*pb.MoveLeaderResponse, error) {
+	if m.s.member.Leader() != m.s.member.ID() {
+		return nil, rpctypes.ErrGRPCNotLeader
+	}
+	ctx, cancel := context.WithTimeout(ctx, m.s.member.RequestTimeout())
+	defer cancel()
+	if err := m.s.member.MoveLeader(ctx, cluster.MemberID(r.TargetID)); err != nil {
+		return nil, togRPCError(err)
+	}
+	resp := &pb.MoveLeaderResponse{Header: &pb.ResponseHeader{}}
+	m.s.fillHeader(resp.Header)
 	return resp, nil
 }
 

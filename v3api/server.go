@@ -19,6 +19,7 @@ import (
 	"github.com/soheilhy/cmux"
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	"go.etcd.io/etcd/api/v3/etcdserverpb/gw"
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
@@ -118,6 +119,8 @@ func New(member *cluster.Server, cfg Config) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, member: member, logger: cfg.Logger, stopc: make(chan struct{})}
 	s.grpc = grpc.NewServer(
+		grpc.ChainUnaryInterceptor(s.unaryLearnerCheck),
+		grpc.ChainStreamInterceptor(s.streamLearnerCheck),
 		grpc.ForceServerCodec(codec{}),
 		grpc.MaxRecvMsgSize(cfg.MaxRequestBytes+grpcOverheadBytes),
 		grpc.MaxSendMsgSize(math.MaxInt32),
@@ -260,6 +263,31 @@ func (s *Server) fillHeader(h *pb.ResponseHeader) {
 	if h.Revision == 0 {
 		h.Revision = s.member.KV().Rev()
 	}
+}
+
+// A learner serves only what cannot change the state or need a quorum:
+// Status and serializable ranges (etcd's isRPCSupportedForLearner), and
+// among the streams only Snapshot.
+func (s *Server) unaryLearnerCheck(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+	if s.member.IsLearner() {
+		switch r := req.(type) {
+		case *pb.StatusRequest:
+		case *pb.RangeRequest:
+			if !r.Serializable {
+				return nil, rpctypes.ErrGRPCNotSupportedForLearner
+			}
+		default:
+			return nil, rpctypes.ErrGRPCNotSupportedForLearner
+		}
+	}
+	return handler(ctx, req)
+}
+
+func (s *Server) streamLearnerCheck(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+	if s.member.IsLearner() && info.FullMethod != "/etcdserverpb.Maintenance/Snapshot" {
+		return rpctypes.ErrGRPCNotSupportedForLearner
+	}
+	return handler(srv, ss)
 }
 
 // propose sends one request through Raft and returns its typed response.
