@@ -206,9 +206,14 @@ func (s *Server) Serve(l net.Listener) error {
 	case <-s.stopc:
 		return nil
 	}
-	m := cmux.New(l)
-	grpcL := m.MatchWithWriters(cmux.HTTP2MatchHeaderFieldSendSettings("content-type", "application/grpc"))
-	httpL := m.Match(cmux.Any())
+	// cmux holds a connection until its first request shows which server
+	// gets it; an idle client stays there, and cmux's Serve waits for it.
+	// Tracking the connections until they are matched lets Stop close
+	// those, while the servers drain the others.
+	tl := &trackingListener{Listener: l, conns: map[net.Conn]struct{}{}}
+	m := cmux.New(tl)
+	grpcL := matchedListener{m.MatchWithWriters(cmux.HTTP2MatchHeaderFieldSendSettings("content-type", "application/grpc")), tl}
+	httpL := matchedListener{m.Match(cmux.Any()), tl}
 	errc := make(chan error, 3)
 	var wg sync.WaitGroup
 	for _, serve := range []func() error{
@@ -226,12 +231,83 @@ func (s *Server) Serve(l net.Listener) error {
 	// multiplexer makes every Accept fail.
 	err := <-errc
 	l.Close()
+	tl.closeAll()
 	m.Close()
 	wg.Wait()
 	if errors.Is(err, net.ErrClosed) || errors.Is(err, http.ErrServerClosed) || errors.Is(err, grpc.ErrServerStopped) || errors.Is(err, cmux.ErrListenerClosed) || errors.Is(err, cmux.ErrServerClosed) {
 		return nil
 	}
 	return err
+}
+
+// matchedListener is a cmux listener whose connections stop being
+// tracked once matched: their server owns them from then on.
+type matchedListener struct {
+	net.Listener
+	tl *trackingListener
+}
+
+func (l matchedListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if mc, ok := c.(*cmux.MuxConn); ok && err == nil {
+		if tc, ok := mc.Conn.(*trackedConn); ok {
+			l.tl.forget(tc)
+		}
+	}
+	return c, err
+}
+
+// trackingListener remembers the connections it accepted until they are
+// matched or closed.
+type trackingListener struct {
+	net.Listener
+	mu     sync.Mutex // guards conns and closed
+	conns  map[net.Conn]struct{}
+	closed bool
+}
+
+func (l *trackingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		c.Close()
+		return nil, net.ErrClosed
+	}
+	tc := &trackedConn{Conn: c, l: l}
+	l.conns[tc] = struct{}{}
+	return tc, nil
+}
+
+func (l *trackingListener) closeAll() {
+	l.mu.Lock()
+	l.closed = true
+	conns := l.conns
+	l.conns = map[net.Conn]struct{}{}
+	l.mu.Unlock()
+	for c := range conns {
+		c.(*trackedConn).Conn.Close()
+	}
+}
+
+type trackedConn struct {
+	net.Conn
+	l    *trackingListener
+	once sync.Once
+}
+
+func (l *trackingListener) forget(c *trackedConn) {
+	l.mu.Lock()
+	delete(l.conns, c)
+	l.mu.Unlock()
+}
+
+func (c *trackedConn) Close() error {
+	c.once.Do(func() { c.l.forget(c) })
+	return c.Conn.Close()
 }
 
 // Stop closes the listeners and ends every call in flight.

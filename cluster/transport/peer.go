@@ -92,7 +92,9 @@ func (p *peer) reportUnreachable() {
 	p.t.cfg.Raft.ReportUnreachable(p.id)
 }
 
-// run drains the queue into the stream, opening it when needed.
+// run keeps a stream to the peer open, reopening it after a failure, and
+// drains the queue into it. The stream is opened before there is anything
+// to send, so that ActiveSince says whether the peer is reachable.
 func (p *peer) run() {
 	defer p.t.wg.Done()
 	defer close(p.done)
@@ -105,17 +107,7 @@ func (p *peer) run() {
 	var retryAt time.Time
 	var buf []byte
 	for {
-		var m raftpb.Message
-		select {
-		case m = <-p.msgc:
-		case <-p.ctx.Done():
-			return
-		}
-		if s == nil {
-			if time.Now().Before(retryAt) {
-				p.reportUnreachable()
-				continue
-			}
+		if s == nil && !time.Now().Before(retryAt) {
 			var err error
 			if s, err = p.open(); err != nil {
 				if p.ctx.Err() != nil {
@@ -124,9 +116,45 @@ func (p *peer) run() {
 				p.t.logger.Debug("cannot open stream to peer", "peer-id", fmt.Sprintf("%x", p.id), "error", err)
 				p.failedURL()
 				retryAt = time.Now().Add(retryInterval)
-				p.reportUnreachable()
-				continue
 			}
+		}
+		var retry <-chan time.Time
+		var dead <-chan struct{}
+		var timer *time.Timer
+		if s == nil {
+			timer = time.NewTimer(time.Until(retryAt))
+			retry = timer.C
+		} else {
+			dead = s.dead
+		}
+		var m raftpb.Message
+		got, died := false, false
+		select {
+		case m = <-p.msgc:
+			got = true
+		case <-retry:
+		case <-dead:
+			died = true
+		case <-p.ctx.Done():
+			if timer != nil {
+				timer.Stop()
+			}
+			return
+		}
+		if timer != nil {
+			timer.Stop()
+		}
+		if died {
+			s.close()
+			s = nil
+			retryAt = time.Now().Add(retryInterval)
+		}
+		if !got {
+			continue
+		}
+		if s == nil {
+			p.reportUnreachable()
+			continue
 		}
 		// Everything queued meanwhile goes into the same write.
 		var err error
@@ -166,6 +194,8 @@ func (p *peer) run() {
 type stream struct {
 	p    *peer
 	conn net.Conn
+	// dead is closed when the peer closed the connection.
+	dead chan struct{}
 }
 
 // streamUpgrade names the protocol a stream upgrades to; its version
@@ -216,13 +246,15 @@ func (p *peer) open() (*stream, error) {
 	p.activeSince.Store(time.Now().UnixNano())
 	p.t.logger.Info("established stream to peer", "peer-id", fmt.Sprintf("%x", p.id), "url", u)
 	// The peer never writes on the stream: a read returns only when the
-	// connection is gone, and then the next write fails at once.
+	// connection is gone.
+	st := &stream{p: p, conn: conn, dead: make(chan struct{})}
 	go func() {
 		_, _ = io.Copy(io.Discard, br)
 		stopWatch()
 		conn.Close()
+		close(st.dead)
 	}()
-	return &stream{p: p, conn: conn}, nil
+	return st, nil
 }
 
 // streamWriteTimeout bounds one write: a peer that takes longer is treated
