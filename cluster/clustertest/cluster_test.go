@@ -196,3 +196,30 @@ func TestMemberOfflineForManySnapshotsCatchesUpFromSnapshot(t *testing.T) {
 		}
 	}
 }
+
+func TestNoLeaderRequestsFailInsteadOfHanging(t *testing.T) {
+	c := New(t, Config{Size: 3})
+	if _, err := c.Client().Put(ctxT(t, 10*time.Second), "k", "v"); err != nil {
+		t.Fatal(err)
+	}
+	survivor := c.Members()[0]
+	waitValue(t, survivor, "k", "v")
+	for _, m := range c.Members()[1:] {
+		m.Stop()
+	}
+	cli := survivor.Client()
+	// The client would wait far longer than the server: whatever comes
+	// back first is the server's own bounded answer.
+	ctx := ctxT(t, 5*time.Minute)
+	readErr := make(chan error, 1)
+	go func() { readErr <- survivor.Server().LinearizableReadNotify(ctx) }()
+	if _, err := cli.Put(ctx, "k", "no-leader"); err == nil || ctx.Err() != nil {
+		t.Fatalf("put without a quorum: %v (client context: %v)", err, ctx.Err())
+	}
+	if err := <-readErr; err == nil || ctx.Err() != nil {
+		t.Fatalf("linearizable read without a leader: %v", err)
+	}
+	if got := mustGet(t, survivor, "k", true); got != "v" {
+		t.Fatalf("serializable read without a leader = %q", got)
+	}
+}
