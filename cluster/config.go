@@ -54,6 +54,9 @@ type Config struct {
 	// MaxLearners is how many learners the cluster may have (etcd's
 	// --max-learners, default 1).
 	MaxLearners int
+	// SkipReconfigChecks turns off the checks that refuse membership
+	// changes which could cost the quorum (--strict-reconfig-check=false).
+	SkipReconfigChecks bool
 	// HealthInterval is how long a peer must have been connected before
 	// this member counts it when judging a membership change safe
 	// (etcd's 5 s).

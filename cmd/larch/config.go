@@ -36,11 +36,17 @@ type serverConfig struct {
 	HeartbeatInterval        uint   `json:"heartbeat-interval"`
 	ElectionTimeout          uint   `json:"election-timeout"`
 	SnapshotCount            uint64 `json:"snapshot-count"`
-	QuotaBackendBytes        int64  `json:"quota-backend-bytes"`
-	MaxRequestBytes          uint   `json:"max-request-bytes"`
-	MaxTxnOps                uint   `json:"max-txn-ops"`
-	LogLevel                 string `json:"log-level"`
-	EnablePprof              bool   `json:"enable-pprof"`
+	SnapshotCatchupEntries   uint64 `json:"snapshot-catchup-entries"`
+	// ExperimentalSnapshotCatchupEntries is etcd 3.5's name of the same
+	// setting, still accepted by etcd 3.6.
+	ExperimentalSnapshotCatchupEntries uint64 `json:"experimental-snapshot-catchup-entries"`
+	MaxLearners                        int    `json:"max-learners"`
+	StrictReconfigCheck                bool   `json:"strict-reconfig-check"`
+	QuotaBackendBytes                  int64  `json:"quota-backend-bytes"`
+	MaxRequestBytes                    uint   `json:"max-request-bytes"`
+	MaxTxnOps                          uint   `json:"max-txn-ops"`
+	LogLevel                           string `json:"log-level"`
+	EnablePprof                        bool   `json:"enable-pprof"`
 	// EnableV2 is accepted for etcd compatibility and changes nothing:
 	// etcd 3.5 serves the v2 API only with --enable-v2, Larch always does.
 	EnableV2 bool `json:"enable-v2"`
@@ -66,6 +72,9 @@ func defaultConfig() serverConfig {
 		HeartbeatInterval:        100,
 		ElectionTimeout:          1000,
 		SnapshotCount:            cluster.DefaultSnapshotCount,
+		SnapshotCatchupEntries:   cluster.DefaultCatchUpEntries,
+		MaxLearners:              cluster.DefaultMaxLearners,
+		StrictReconfigCheck:      true,
 		MaxRequestBytes:          cluster.DefaultMaxRequestBytes,
 		MaxTxnOps:                v3api.DefaultMaxTxnOps,
 		LogLevel:                 "info",
@@ -87,6 +96,10 @@ func (c *serverConfig) flagSet(out io.Writer) *flag.FlagSet {
 	fs.UintVar(&c.HeartbeatInterval, "heartbeat-interval", c.HeartbeatInterval, "Time (in milliseconds) of a heartbeat interval.")
 	fs.UintVar(&c.ElectionTimeout, "election-timeout", c.ElectionTimeout, "Time (in milliseconds) for an election to timeout.")
 	fs.Uint64Var(&c.SnapshotCount, "snapshot-count", c.SnapshotCount, "Number of committed transactions to trigger a snapshot to disk.")
+	fs.Uint64Var(&c.SnapshotCatchupEntries, "snapshot-catchup-entries", c.SnapshotCatchupEntries, "Number of entries for a slow follower to catch up after compacting the raft storage entries.")
+	fs.Uint64Var(&c.ExperimentalSnapshotCatchupEntries, "experimental-snapshot-catchup-entries", 0, "Deprecated: use --snapshot-catchup-entries.")
+	fs.IntVar(&c.MaxLearners, "max-learners", c.MaxLearners, "Set the max number of learner members allowed in the cluster membership.")
+	fs.BoolVar(&c.StrictReconfigCheck, "strict-reconfig-check", c.StrictReconfigCheck, "Reject reconfiguration requests that would cause quorum loss.")
 	fs.Int64Var(&c.QuotaBackendBytes, "quota-backend-bytes", c.QuotaBackendBytes, "Raise alarms when backend size exceeds the given quota. 0 means use the default quota.")
 	fs.UintVar(&c.MaxRequestBytes, "max-request-bytes", c.MaxRequestBytes, "Maximum client request size in bytes the server will accept.")
 	fs.UintVar(&c.MaxTxnOps, "max-txn-ops", c.MaxTxnOps, "Maximum number of operations permitted in a transaction.")
@@ -235,6 +248,16 @@ func (c serverConfig) resolve() (resolved, error) {
 	if _, err := parseLevel(c.LogLevel); err != nil {
 		return r, err
 	}
+	catchUp := c.SnapshotCatchupEntries
+	if c.ExperimentalSnapshotCatchupEntries != 0 {
+		catchUp = c.ExperimentalSnapshotCatchupEntries
+	}
+	if catchUp == 0 {
+		return r, errors.New("--snapshot-catchup-entries must be greater than 0")
+	}
+	if c.MaxLearners < 1 {
+		return r, fmt.Errorf("--max-learners must be at least 1 (%d)", c.MaxLearners)
+	}
 	r.member = cluster.Config{
 		Name:                c.Name,
 		DataDir:             dataDir,
@@ -247,6 +270,10 @@ func (c serverConfig) resolve() (resolved, error) {
 		ElectionTicks:       int(c.ElectionTimeout / c.HeartbeatInterval),
 		SnapshotCount:       c.SnapshotCount,
 		MaxRequestBytes:     int(c.MaxRequestBytes),
+
+		SnapshotCatchUpEntries: catchUp,
+		MaxLearners:            c.MaxLearners,
+		SkipReconfigChecks:     !c.StrictReconfigCheck,
 	}
 	quota := c.QuotaBackendBytes
 	if quota == 0 {

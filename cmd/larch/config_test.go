@@ -138,3 +138,23 @@ func TestConfigEnableV2IsAccepted(t *testing.T) {
 		t.Fatalf("enable-v2 in a config file: %v", err)
 	}
 }
+
+func TestConfigMembershipFlags(t *testing.T) {
+	r, _, err := resolveArgs(t, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := r.member; m.MaxLearners != 1 || m.SnapshotCatchUpEntries != 5000 || m.SkipReconfigChecks {
+		t.Fatalf("etcd's defaults: max learners %d, catch-up entries %d, skip checks %v", m.MaxLearners, m.SnapshotCatchUpEntries, m.SkipReconfigChecks)
+	}
+	r, _, err = resolveArgs(t, []string{"--max-learners", "3", "--experimental-snapshot-catchup-entries", "70", "--strict-reconfig-check=false"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := r.member; m.MaxLearners != 3 || m.SnapshotCatchUpEntries != 70 || !m.SkipReconfigChecks {
+		t.Fatalf("set: max learners %d, catch-up entries %d, skip checks %v", m.MaxLearners, m.SnapshotCatchUpEntries, m.SkipReconfigChecks)
+	}
+	if _, _, err := resolveArgs(t, []string{"--max-learners", "0"}, nil); err == nil {
+		t.Fatal("--max-learners 0 accepted")
+	}
+}
