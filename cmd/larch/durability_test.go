@@ -98,6 +98,12 @@ func (p *process) start() {
 	if err := p.launch(); err != nil {
 		p.t.Fatal(err)
 	}
+	p.waitReady()
+}
+
+// waitReady returns once the launched process serves a linearizable read.
+func (p *process) waitReady() {
+	p.t.Helper()
 	c := p.newClient()
 	defer c.Close()
 	deadline := time.Now().Add(20 * time.Second)
