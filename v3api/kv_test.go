@@ -550,3 +550,19 @@ func TestRestart(t *testing.T) {
 		}
 	}
 }
+
+func TestStatusOfAnEmptyMember(t *testing.T) {
+	m := startMember(t, nil)
+	c := m.client(t)
+	st, err := c.Status(ctx(t), m.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// etcdctl's endpoint status table divides by the size.
+	if st.DbSize <= 0 || st.DbSizeInUse != st.DbSize {
+		t.Fatalf("db size %d, in use %d", st.DbSize, st.DbSizeInUse)
+	}
+	if st.IsLearner || st.Leader != st.Header.MemberId || st.RaftAppliedIndex == 0 {
+		t.Fatalf("status %+v", st)
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/larchkv/larch/cluster"
+	"github.com/larchkv/larch/tree/mvcc"
 )
 
 type maintenanceServer struct {
@@ -19,8 +20,10 @@ type maintenanceServer struct {
 
 func (m *maintenanceServer) Status(ctx context.Context, r *pb.StatusRequest) (*pb.StatusResponse, error) {
 	member := m.s.member
-	// The keyspace lives in memory: what it holds is both the size and the size in use.
-	dbSize := member.KV().Size()
+	// The keyspace lives in memory: what it holds is both the size and the
+	// size in use, counted as a snapshot would write it. That is never 0,
+	// which etcdctl's endpoint status table divides by.
+	dbSize := member.KV().Size() + mvcc.SnapshotFramingBytes
 	resp := &pb.StatusResponse{
 		Header:           &pb.ResponseHeader{},
 		Version:          ServerVersion,

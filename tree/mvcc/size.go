@@ -16,6 +16,10 @@ func entrySize(e *keyEntry) int64 {
 	return n
 }
 
+// SnapshotFramingBytes is what a snapshot of the keyspace holds beyond
+// Size: its header and checksum. Even an empty keyspace takes that much.
+const SnapshotFramingBytes = headerSize + 4
+
 // Size estimates the bytes the keyspace holds: every kept version with its
 // key, value and bookkeeping. It is kept up to date by every write and
 // compaction, so it costs nothing to ask.
