@@ -21,6 +21,14 @@
 //   - GET with wait=true registers a tree.Watcher; other GETs and HEAD read
 //     the local tree.
 //
+// A membership change (POST, PUT or DELETE on /v2/members) is checked as
+// etcd checks it (the ID, then the Content-Type and the body with its peer
+// URLs) and handed to cluster.AddMember, UpdateMember or RemoveMember,
+// which run the strict reconfiguration checks and replicate the change.
+// Like etcd, the handler maps only a few of their errors (a taken peer URL
+// 409, an unknown ID 404, a removed ID 410 on DELETE); anything else, a
+// refused reconfiguration included, is a bare 500.
+//
 // # Indexes
 //
 // Every index the API shows (X-Etcd-Index, createdIndex, modifiedIndex,

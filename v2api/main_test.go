@@ -47,12 +47,7 @@ func startMember(t *testing.T) (*cluster.Server, string) {
 		l.Close()
 		t.Fatal(err)
 	}
-	v2 := v2api.New(s, v2api.Config{Logger: logger})
-	handlers := map[string]http.Handler{}
-	for _, pattern := range v2.Patterns() {
-		handlers[pattern] = v2
-	}
-	api, err := v3api.New(s, v3api.Config{Logger: logger, Handlers: handlers})
+	api, err := v3api.New(s, v3api.Config{Logger: logger, Handlers: v2Handlers(s, logger)})
 	if err != nil {
 		s.Stop()
 		t.Fatal(err)
@@ -77,6 +72,17 @@ func startMember(t *testing.T) (*cluster.Server, string) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	return s, u
+}
+
+// v2Handlers mounts the v2 handlers of s for v3api's client port, as
+// cmd/larch does.
+func v2Handlers(s *cluster.Server, logger *slog.Logger) map[string]http.Handler {
+	v2 := v2api.New(s, v2api.Config{Logger: logger})
+	handlers := map[string]http.Handler{}
+	for _, pattern := range v2.Patterns() {
+		handlers[pattern] = v2
+	}
+	return handlers
 }
 
 func keysAPI(t *testing.T, u string) client.KeysAPI {
@@ -104,16 +110,27 @@ type response struct {
 // do sends method to u+p; a non-empty form goes in a urlencoded body.
 func do(t *testing.T, method, u, p, form string) response {
 	t.Helper()
-	var body io.Reader
+	ctype := ""
 	if form != "" {
-		body = strings.NewReader(form)
+		ctype = "application/x-www-form-urlencoded"
 	}
-	req, err := http.NewRequest(method, u+p, body)
+	return send(t, method, u+p, ctype, form)
+}
+
+// send sends method to url with body and Content-Type ctype, each left
+// out when empty.
+func send(t *testing.T, method, url, ctype, body string) response {
+	t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, url, rd)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if form != "" {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if ctype != "" {
+		req.Header.Set("Content-Type", ctype)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

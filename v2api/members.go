@@ -1,7 +1,9 @@
 package v2api
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -32,20 +34,20 @@ func newMember(m cluster.Member) member {
 	return out
 }
 
-// serveMembers serves /v2/members as etcd does. Membership changes are not
-// replicated by cluster yet: a POST, PUT or DELETE is validated like
-// etcd's, answers what etcd answers for an unknown member or a taken peer
-// URL, and otherwise says that the change is not implemented (501). A PUT
-// that changes nothing is a 204.
+// serveMembers serves /v2/members as etcd's v2 membersHandler does. A
+// change (POST adds, PUT updates the peer URLs, DELETE removes) is checked
+// here as etcd checks it, then replicated by the cluster, which also runs
+// the strict reconfiguration checks; writeMemberError turns its errors into
+// etcd's answers.
 func (h *Handler) serveMembers(w http.ResponseWriter, r *http.Request) {
 	if !allowMethod(w, r, http.MethodGet, http.MethodPost, http.MethodDelete, http.MethodPut) {
 		return
 	}
 	w.Header().Set("X-Etcd-Cluster-ID", h.member.ClusterID().String())
 	sub := strings.TrimPrefix(strings.TrimPrefix(r.URL.Path, membersPrefix), "/")
-	members := h.member.Members()
 	switch r.Method {
 	case http.MethodGet:
+		members := h.member.Members()
 		switch sub {
 		case "":
 			list := make([]member, 0, len(members))
@@ -73,24 +75,31 @@ func (h *Handler) serveMembers(w http.ResponseWriter, r *http.Request) {
 		if !ok {
 			return
 		}
-		if peerURLTaken(members, 0, urls) {
-			writeMessage(w, http.StatusConflict, "membership: peerURL exists")
+		ctx, cancel := context.WithTimeout(r.Context(), h.member.RequestTimeout())
+		defer cancel()
+		m, _, err := h.member.AddMember(ctx, urls, false)
+		if err != nil {
+			h.writeMemberError(w, r, 0, err)
 			return
 		}
-		writeMessage(w, http.StatusNotImplemented, errMembershipChange)
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusCreated)
+		json.NewEncoder(w).Encode(newMember(m))
 	case http.MethodPut, http.MethodDelete:
 		if sub == "" {
 			http.Error(w, "Method Not Allowed", http.StatusMethodNotAllowed)
 			return
 		}
 		// etcd parses the ID first (404 with the path's text), then reads
-		// a PUT's body, and only then looks the member up (404 with the
-		// ID in its canonical hex form).
-		id, err := strconv.ParseUint(sub, 16, 64)
+		// a PUT's body, and only then proposes the change, which an
+		// unknown ID fails when it is applied (404 with the ID in its
+		// canonical hex form). A PUT of unchanged URLs is a change too.
+		n, err := strconv.ParseUint(sub, 16, 64)
 		if err != nil {
 			writeMessage(w, http.StatusNotFound, "No such member: "+sub)
 			return
 		}
+		id := cluster.MemberID(n)
 		var urls []string
 		if r.Method == http.MethodPut {
 			var ok bool
@@ -98,29 +107,42 @@ func (h *Handler) serveMembers(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		}
-		i := slices.IndexFunc(members, func(m cluster.Member) bool { return uint64(m.ID) == id })
-		if i < 0 {
-			writeMessage(w, http.StatusNotFound, "No such member: "+cluster.MemberID(id).String())
+		ctx, cancel := context.WithTimeout(r.Context(), h.member.RequestTimeout())
+		defer cancel()
+		if r.Method == http.MethodPut {
+			_, err = h.member.UpdateMember(ctx, id, urls)
+		} else {
+			_, err = h.member.RemoveMember(ctx, id)
+		}
+		if err != nil {
+			h.writeMemberError(w, r, id, err)
 			return
 		}
-		if r.Method == http.MethodDelete {
-			writeMessage(w, http.StatusNotImplemented, errMembershipChange)
-			return
-		}
-		switch {
-		case peerURLTaken(members, members[i].ID, urls):
-			writeMessage(w, http.StatusConflict, "membership: peerURL exists")
-		case slices.Equal(sortedCopy(urls), sortedCopy(members[i].PeerURLs)):
-			w.WriteHeader(http.StatusNoContent)
-		default:
-			writeMessage(w, http.StatusNotImplemented, errMembershipChange)
-		}
+		w.WriteHeader(http.StatusNoContent)
 	}
 }
 
-// errMembershipChange is the answer to a membership change until the
-// cluster replicates them.
-const errMembershipChange = "membership changes are not supported yet"
+// writeMemberError answers a failed membership change of member id (0 for
+// an add) as etcd's v2 handler does. Each method maps only the errors etcd
+// maps for it, with etcd's membership error texts; everything else (the
+// strict reconfiguration checks, timeouts, no leader, and for PUT a removed
+// ID) is a 500 whose cause is only logged.
+func (h *Handler) writeMemberError(w http.ResponseWriter, r *http.Request, id cluster.MemberID, err error) {
+	post, del := r.Method == http.MethodPost, r.Method == http.MethodDelete
+	switch {
+	case post && errors.Is(err, cluster.ErrIDExists):
+		writeMessage(w, http.StatusConflict, "membership: ID exists")
+	case !del && errors.Is(err, cluster.ErrPeerURLExists):
+		writeMessage(w, http.StatusConflict, "membership: peerURL exists")
+	case !post && errors.Is(err, cluster.ErrIDNotFound):
+		writeMessage(w, http.StatusNotFound, "No such member: "+id.String())
+	case del && errors.Is(err, cluster.ErrIDRemoved):
+		writeMessage(w, http.StatusGone, "Member permanently removed: "+id.String())
+	default:
+		h.logger.Warn("v2 membership change failed", "method", r.Method, "member-id", id.String(), "remote-addr", r.RemoteAddr, "error", err)
+		writeMessage(w, http.StatusInternalServerError, "Internal Server Error")
+	}
+}
 
 // decodePeerURLs reads a member request body ({"peerURLs":[…]}) with
 // etcd's checks and errors (v2http's unmarshalRequest, then
@@ -188,26 +210,6 @@ func checkURL(s string) (string, error) {
 		return "", fmt.Errorf("URL scheme must be http, https, unix, or unixs: %s", s)
 	}
 	return u.String(), nil
-}
-
-func peerURLTaken(members []cluster.Member, except cluster.MemberID, urls []string) bool {
-	for _, m := range members {
-		if m.ID == except {
-			continue
-		}
-		for _, u := range urls {
-			if slices.Contains(m.PeerURLs, u) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-func sortedCopy(s []string) []string {
-	c := slices.Clone(s)
-	slices.Sort(c)
-	return c
 }
 
 // serveMachines answers the sorted client URLs of all members, joined by

@@ -14,6 +14,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"sync"
 	"testing"
@@ -34,6 +35,10 @@ type Config struct {
 	Token string
 	// Tune, if set, adjusts every member's configuration before it starts.
 	Tune func(*cluster.Config)
+	// Handlers, if set, returns more HTTP handlers, by mux pattern, for a
+	// member's client URL next to the v3 API (v3api.Config.Handlers): the
+	// v2 API's, for one. It is called each time the member starts.
+	Handlers func(*cluster.Server) map[string]http.Handler
 }
 
 // Cluster is a set of in-process members.
@@ -41,6 +46,8 @@ type Cluster struct {
 	t     testing.TB
 	token string
 	tune  func(*cluster.Config)
+	// handlers is Config.Handlers.
+	handlers func(*cluster.Server) map[string]http.Handler
 
 	mu      sync.Mutex
 	members []*Member
@@ -73,7 +80,7 @@ func New(t testing.TB, cfg Config) *Cluster {
 	if cfg.Token == "" {
 		cfg.Token = "clustertest"
 	}
-	c := &Cluster{t: t, token: cfg.Token, tune: cfg.Tune, drops: map[[2]cluster.MemberID]bool{}}
+	c := &Cluster{t: t, token: cfg.Token, tune: cfg.Tune, handlers: cfg.Handlers, drops: map[[2]cluster.MemberID]bool{}}
 	var initial []cluster.InitialMember
 	for i := range cfg.Size {
 		m := c.newMember(fmt.Sprintf("m%d", i+1))
@@ -190,7 +197,11 @@ func (m *Member) start() error {
 		clientL.Close()
 		return fmt.Errorf("%s: %w", m.Name, err)
 	}
-	api, err := v3api.New(srv, v3api.Config{Logger: cfg.Logger})
+	var handlers map[string]http.Handler
+	if m.c.handlers != nil {
+		handlers = m.c.handlers(srv)
+	}
+	api, err := v3api.New(srv, v3api.Config{Logger: cfg.Logger, Handlers: handlers})
 	if err != nil {
 		clientL.Close()
 		srv.Stop()
