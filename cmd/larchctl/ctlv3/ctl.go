@@ -183,6 +183,7 @@ func (c *ctl) newRootCommand() *cobra.Command {
 		c.newEndpointCommand(),
 		c.newVersionCommand(),
 		c.newMemberCommand(),
+		c.newMoveLeaderCommand(),
 	)
 
 	root.SetUsageFunc(func(cmd *cobra.Command) error {

@@ -27,7 +27,7 @@
 // # Goroutines
 //
 // Commands run on the caller's goroutine; `endpoint health` checks its endpoints on one
-// goroutine each and waits for all of them. gRPC's logger is process-wide: it is installed
+// goroutine each and waits for all of them, and prints them in the order they finished. gRPC's logger is process-wide: it is installed
 // once and writes to the stderr of the current invocation (see setGRPCLogger). Every client
 // an invocation opens is closed before Run returns.
 //
@@ -44,4 +44,11 @@
 // single-quote slicing, `lease(...)` compares and unknown compare operators that panic
 // (exit 2), `member list --consistency=x` naming "l" in its error. Each is commented where
 // it is implemented.
+//
+// # Deliberate differences
+//
+// `member add`, in the simple format, prints the four ETCD_* lines that start the new
+// member under etcd, then the same four lines again as LARCH_NAME, LARCH_INITIAL_CLUSTER,
+// LARCH_INITIAL_ADVERTISE_PEER_URLS and LARCH_INITIAL_CLUSTER_STATE, because the larch
+// server reads LARCH_* variables. The other formats are etcdctl's.
 package ctlv3

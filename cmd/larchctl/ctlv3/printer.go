@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
@@ -18,10 +19,17 @@ type printer interface {
 	Put(clientv3.PutResponse) error
 	Txn(clientv3.TxnResponse) error
 
+	// MemberAdd also gets the new member's name and the --peer-urls text, for the
+	// environment lines of the simple format.
+	MemberAdd(r clientv3.MemberAddResponse, name, peerURLs string) error
+	MemberRemove(id uint64, r clientv3.MemberRemoveResponse) error
+	MemberUpdate(id uint64, r clientv3.MemberUpdateResponse) error
+	MemberPromote(id uint64, r clientv3.MemberPromoteResponse) error
 	MemberList(clientv3.MemberListResponse) error
 
 	EndpointHealth([]epHealth) error
 	EndpointStatus([]epStatus) error
+	MoveLeader(leader, target uint64, r clientv3.MoveLeaderResponse) error
 }
 
 // epHealth is one endpoint's `endpoint health` result.
@@ -44,15 +52,61 @@ func newPrinter(format string, isHex bool, stdout, stderr io.Writer) printer {
 	case "simple":
 		return &simplePrinter{w: stdout, errw: stderr, isHex: isHex}
 	case "fields":
-		return &fieldsPrinter{w: stdout, isHex: isHex}
+		return &fieldsPrinter{w: stdout, isHex: isHex, changesUnsupported: "fields"}
 	case "json":
-		return &jsonPrinter{w: stdout, errw: stderr, isHex: isHex}
+		p := &jsonPrinter{w: stdout, errw: stderr, isHex: isHex}
+		p.messagePrinter = messagePrinter{func(m marshaler) error { return p.print(m) }}
+		return p
 	case "protobuf":
-		return &pbPrinter{w: stdout, errw: stderr}
+		p := &pbPrinter{w: stdout, errw: stderr}
+		p.messagePrinter = messagePrinter{p.print}
+		return p
 	case "table":
-		return &tablePrinter{w: stdout}
+		return &tablePrinter{w: stdout, changesUnsupported: "table"}
 	}
 	return nil
+}
+
+// messagePrinter prints the responses of membership changes and move-leader as their
+// messages, which is all the json and protobuf formats do with them.
+type messagePrinter struct {
+	show func(marshaler) error
+}
+
+func (p messagePrinter) MemberAdd(r clientv3.MemberAddResponse, _, _ string) error {
+	return p.show((*pb.MemberAddResponse)(&r))
+}
+func (p messagePrinter) MemberRemove(_ uint64, r clientv3.MemberRemoveResponse) error {
+	return p.show((*pb.MemberRemoveResponse)(&r))
+}
+func (p messagePrinter) MemberUpdate(_ uint64, r clientv3.MemberUpdateResponse) error {
+	return p.show((*pb.MemberUpdateResponse)(&r))
+}
+func (p messagePrinter) MemberPromote(_ uint64, r clientv3.MemberPromoteResponse) error {
+	return p.show((*pb.MemberPromoteResponse)(&r))
+}
+func (p messagePrinter) MoveLeader(_, _ uint64, r clientv3.MoveLeaderResponse) error {
+	return p.show((*pb.MoveLeaderResponse)(&r))
+}
+
+// changesUnsupported is the format, fields or table, that has nothing to print for
+// membership changes and move-leader: etcdctl makes the change, then fails with exit 4.
+type changesUnsupported string
+
+func (f changesUnsupported) MemberAdd(clientv3.MemberAddResponse, string, string) error {
+	return unsupported(string(f))
+}
+func (f changesUnsupported) MemberRemove(uint64, clientv3.MemberRemoveResponse) error {
+	return unsupported(string(f))
+}
+func (f changesUnsupported) MemberUpdate(uint64, clientv3.MemberUpdateResponse) error {
+	return unsupported(string(f))
+}
+func (f changesUnsupported) MemberPromote(uint64, clientv3.MemberPromoteResponse) error {
+	return unsupported(string(f))
+}
+func (f changesUnsupported) MoveLeader(uint64, uint64, clientv3.MoveLeaderResponse) error {
+	return unsupported(string(f))
 }
 
 // unsupported is the error of a format that cannot print a response.

@@ -15,6 +15,7 @@ import (
 type fieldsPrinter struct {
 	w     io.Writer
 	isHex bool
+	changesUnsupported
 }
 
 var _ printer = (*fieldsPrinter)(nil)

@@ -18,6 +18,7 @@ type jsonPrinter struct {
 	w     io.Writer
 	errw  io.Writer
 	isHex bool
+	messagePrinter
 }
 
 var _ printer = (*jsonPrinter)(nil)

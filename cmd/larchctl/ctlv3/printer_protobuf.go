@@ -12,6 +12,7 @@ import (
 type pbPrinter struct {
 	w    io.Writer
 	errw io.Writer
+	messagePrinter
 }
 
 var _ printer = (*pbPrinter)(nil)

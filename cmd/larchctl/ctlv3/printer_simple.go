@@ -92,6 +92,53 @@ func (p *simplePrinter) Txn(r clientv3.TxnResponse) error {
 	return nil
 }
 
+// MemberAdd prints etcdctl's lines, then the settings that start the new member: etcd
+// reads them as ETCD_* variables, the larch server as LARCH_* ones, so both sets follow
+// (the LARCH_* lines are larchctl's addition). INITIAL_CLUSTER names every peer URL of
+// every member in the response, which lists members by ID; members that have not
+// started yet have no name there.
+func (p *simplePrinter) MemberAdd(r clientv3.MemberAddResponse, name, peerURLs string) error {
+	as := " "
+	if r.Member.IsLearner {
+		as = " as learner "
+	}
+	fmt.Fprintf(p.w, "Member %16x added%sto cluster %16x\n", r.Member.ID, as, r.Header.ClusterId)
+
+	var cluster []string
+	for _, m := range r.Members {
+		n := m.Name
+		if m.ID == r.Member.ID {
+			n = name
+		}
+		for _, u := range m.PeerURLs {
+			cluster = append(cluster, n+"="+u)
+		}
+	}
+	fmt.Fprintln(p.w)
+	for _, prefix := range []string{"ETCD", "LARCH"} {
+		fmt.Fprintf(p.w, "%s_NAME=%q\n", prefix, name)
+		fmt.Fprintf(p.w, "%s_INITIAL_CLUSTER=%q\n", prefix, strings.Join(cluster, ","))
+		fmt.Fprintf(p.w, "%s_INITIAL_ADVERTISE_PEER_URLS=%q\n", prefix, peerURLs)
+		fmt.Fprintf(p.w, "%s_INITIAL_CLUSTER_STATE=\"existing\"\n", prefix)
+	}
+	return nil
+}
+
+func (p *simplePrinter) MemberRemove(id uint64, r clientv3.MemberRemoveResponse) error {
+	fmt.Fprintf(p.w, "Member %16x removed from cluster %16x\n", id, r.Header.ClusterId)
+	return nil
+}
+
+func (p *simplePrinter) MemberUpdate(id uint64, r clientv3.MemberUpdateResponse) error {
+	fmt.Fprintf(p.w, "Member %16x updated in cluster %16x\n", id, r.Header.ClusterId)
+	return nil
+}
+
+func (p *simplePrinter) MemberPromote(id uint64, r clientv3.MemberPromoteResponse) error {
+	fmt.Fprintf(p.w, "Member %16x promoted in cluster %16x\n", id, r.Header.ClusterId)
+	return nil
+}
+
 func (p *simplePrinter) MemberList(r clientv3.MemberListResponse) error {
 	_, rows := memberListTable(r)
 	for _, row := range rows {
@@ -117,5 +164,11 @@ func (p *simplePrinter) EndpointStatus(sts []epStatus) error {
 	for _, row := range rows {
 		fmt.Fprintln(p.w, strings.Join(row, ", "))
 	}
+	return nil
+}
+
+// MoveLeader names the members in unpadded hex.
+func (p *simplePrinter) MoveLeader(leader, target uint64, _ clientv3.MoveLeaderResponse) error {
+	fmt.Fprintf(p.w, "Leadership transferred from %x to %x\n", leader, target)
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 // tablePrinter draws ASCII tables; only the member list and the endpoint commands have one.
 type tablePrinter struct {
 	w io.Writer
+	changesUnsupported
 }
 
 var _ printer = (*tablePrinter)(nil)
