@@ -23,6 +23,7 @@ test: lint
 
 bench: build
 	$(GO) run ./cmd/larchbench
+	$(GO) run ./cmd/larchbench --members 3 put range
 
 lint:
 	@out=$$(gofmt -l $$(find . -name '*.go' -not -path './bin/*')); \

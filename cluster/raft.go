@@ -136,6 +136,15 @@ func (s *Server) handleReady(rd raft.Ready) bool {
 			s.publishReadState(rs)
 		}
 	}
+	// A leader's messages (appends, heartbeats) may go out while it writes
+	// the same entries to its own disk: the followers' syncs then overlap
+	// the leader's, and a commit costs one sync's time, not two (Raft
+	// thesis 10.2.1; etcd does the same). Anyone else's messages (votes,
+	// append responses) promise what must be durable first.
+	leading := s.leader.Load() == uint64(s.id)
+	if leading {
+		s.send(rd.Messages)
+	}
 	var snap *raftpb.Snapshot
 	if !raft.IsEmptySnap(rd.Snapshot) {
 		// A leader's snapshot: the transport saved its file before Raft
@@ -170,8 +179,9 @@ func (s *Server) handleReady(rd raft.Ready) bool {
 		s.fail(fmt.Errorf("cluster: append to raft log: %w", err))
 		return false
 	}
-	// Messages to peers go out once the entries they carry are durable here.
-	s.send(rd.Messages)
+	if !leading {
+		s.send(rd.Messages)
+	}
 	if len(rd.CommittedEntries) == 0 && snap == nil {
 		return true
 	}

@@ -1,8 +1,9 @@
 // Command larchbench measures a Larch (or etcd) server: put and range
 // throughput and latency with many concurrent clients over several
 // connections, and the cost of one fdatasync on the local disk as the floor
-// for a durable write. Without --endpoints it starts its own single-member
-// larch from --larch on free loopback ports and a temporary data dir.
+// for a durable write. Without --endpoints it starts its own larch cluster
+// of --members members from --larch on free loopback ports and temporary
+// data dirs.
 package main
 
 import (
@@ -39,6 +40,7 @@ type options struct {
 	keySize   int
 	keySpace  int
 	consist   string
+	members   int
 }
 
 func main() {
@@ -52,6 +54,7 @@ func main() {
 	flag.IntVar(&o.keySize, "key-size", 8, "key size in bytes")
 	flag.IntVar(&o.keySpace, "key-space", 10000, "distinct keys")
 	flag.StringVar(&o.consist, "consistency", "l", "range consistency: l (linearizable) or s (serializable)")
+	flag.IntVar(&o.members, "members", 1, "members of the cluster started when --endpoints is empty")
 	flag.Usage = func() {
 		fmt.Fprintf(os.Stderr, "usage: larchbench [flags] [scenario...]\nscenarios: fsync put range v2set v2get (default: all)\n")
 		flag.PrintDefaults()
@@ -76,7 +79,7 @@ func run(o options, scenarios []string) error {
 	needServer := slices.ContainsFunc(scenarios, func(s string) bool { return s != "fsync" })
 	endpoints := o.endpoints
 	if endpoints == "" && needServer {
-		ep, stop, err := startLarch(o.larch, dir)
+		ep, stop, err := startLarch(o.larch, dir, o.members)
 		if err != nil {
 			return err
 		}
@@ -113,31 +116,60 @@ func freePort() (string, error) {
 	return l.Addr().String(), nil
 }
 
-func startLarch(bin, dir string) (string, func(), error) {
-	client, err := freePort()
-	if err != nil {
-		return "", nil, err
+// startLarch starts a cluster of n larch processes and returns their
+// client endpoints, comma-separated, once every one serves a linearizable
+// read.
+func startLarch(bin, dir string, n int) (string, func(), error) {
+	if n < 1 {
+		return "", nil, fmt.Errorf("--members %d: need at least one", n)
 	}
-	peer, err := freePort()
-	if err != nil {
-		return "", nil, err
+	clients := make([]string, n)
+	peers := make([]string, n)
+	var initial []string
+	for i := range n {
+		var err error
+		if clients[i], err = freePort(); err != nil {
+			return "", nil, err
+		}
+		if peers[i], err = freePort(); err != nil {
+			return "", nil, err
+		}
+		initial = append(initial, fmt.Sprintf("bench%d=http://%s", i, peers[i]))
 	}
-	cmd := exec.Command(bin, "--name", "bench", "--data-dir", filepath.Join(dir, "data"),
-		"--listen-client-urls", "http://"+client, "--advertise-client-urls", "http://"+client,
-		"--listen-peer-urls", "http://"+peer, "--initial-advertise-peer-urls", "http://"+peer,
-		"--initial-cluster", "bench=http://"+peer, "--log-level", "warn")
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		return "", nil, fmt.Errorf("start %s (run `make build` first): %w", bin, err)
-	}
+	var cmds []*exec.Cmd
 	stop := func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		_ = cmd.Wait()
+		for _, cmd := range cmds {
+			_ = cmd.Process.Signal(syscall.SIGTERM)
+		}
+		for _, cmd := range cmds {
+			_ = cmd.Wait()
+		}
 	}
-	c, err := newClient([]string{client})
+	for i := range n {
+		cmd := exec.Command(bin, "--name", fmt.Sprintf("bench%d", i), "--data-dir", filepath.Join(dir, fmt.Sprintf("data%d", i)),
+			"--listen-client-urls", "http://"+clients[i], "--advertise-client-urls", "http://"+clients[i],
+			"--listen-peer-urls", "http://"+peers[i], "--initial-advertise-peer-urls", "http://"+peers[i],
+			"--initial-cluster", strings.Join(initial, ","), "--log-level", "warn")
+		cmd.Stderr = os.Stderr
+		if err := cmd.Start(); err != nil {
+			stop()
+			return "", nil, fmt.Errorf("start %s (run `make build` first): %w", bin, err)
+		}
+		cmds = append(cmds, cmd)
+	}
+	for _, ep := range clients {
+		if err := waitReady(ep); err != nil {
+			stop()
+			return "", nil, err
+		}
+	}
+	return strings.Join(clients, ","), stop, nil
+}
+
+func waitReady(endpoint string) error {
+	c, err := newClient([]string{endpoint})
 	if err != nil {
-		stop()
-		return "", nil, err
+		return err
 	}
 	defer c.Close()
 	deadline := time.Now().Add(30 * time.Second)
@@ -146,11 +178,10 @@ func startLarch(bin, dir string) (string, func(), error) {
 		_, err := c.Get(ctx, "bench-ready")
 		cancel()
 		if err == nil {
-			return client, stop, nil
+			return nil
 		}
 		if time.Now().After(deadline) {
-			stop()
-			return "", nil, fmt.Errorf("larch did not become ready: %w", err)
+			return fmt.Errorf("larch at %s did not become ready: %w", endpoint, err)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
