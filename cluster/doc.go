@@ -9,11 +9,13 @@
 // stopped and waited for by Stop:
 //
 //   - runRaft owns the raft.RawNode; other goroutines reach it only through
-//     channels (proposals, and commands such as ReadIndex and
-//     ApplyConfChange). For each Ready it appends the new entries, with the
-//     HardState, to the WAL in one write with one fdatasync, then appends
-//     them to the in-memory Raft log, sends messages, hands the committed
-//     entries to the apply loop and calls Advance. Proposals that arrive
+//     channels (proposals, messages from peers, and commands such as
+//     ReadIndex and ApplyConfChange). For each Ready it appends the new
+//     entries, with the HardState, to the WAL in one write with one
+//     fdatasync, then appends them to the in-memory Raft log, sends
+//     messages, hands the committed entries to the apply loop and calls
+//     Advance. A leader sends its messages before its own sync, so that the
+//     followers' syncs overlap it; everyone else sends only what is durable. Proposals that arrive
 //     while a sync is in progress wait in the channel and all go into the
 //     next Ready: that is the group commit, and it needs no timer. A
 //     HardState that only moves the commit index is not written on its own:
@@ -31,6 +33,15 @@
 //     proposes the current time (a v2 SYNC request): every member expires
 //     the same nodes at the same index, never by its own clock.
 //
+// The peer transport (cluster/transport) has goroutines of its own: one
+// sender per peer, which never blocks runRaft, and the HTTP handlers that
+// hand received messages to runRaft through a channel. The member serves
+// its peer listeners with the transport's handlers and two of its own:
+// GET /members, which a member joining an existing cluster asks for its
+// ID and the cluster's, and POST /members/promote/<id>, by which a
+// follower hands a promotion to the leader, the only member that knows
+// whether the learner has caught up.
+//
 // A snapshot goroutine runs while a snapshot is written. The apply loop
 // captures the state as copy-on-write views (mvcc.Store.Snapshot) in O(1),
 // so it never waits for the encoding or the disk.
@@ -42,6 +53,24 @@
 // for v2, an etcdserverpb.Request stamped with the proposer's time).
 // Unknown versions or kinds stop the member instead of being skipped, since
 // skipping would make this member's state diverge from its peers'.
+//
+// # Membership
+//
+// Members join and leave through Raft configuration changes whose context
+// is the member's JSON. Every member validates a committed change against
+// the membership at that index (unknown or removed IDs, peer URLs in use,
+// too many learners) and applies it, or applies it to nobody, in the apply
+// loop, before Raft's Advance. The membership, the removed IDs and Raft's
+// configuration are in every snapshot. A change that could cost the quorum
+// is refused before it is proposed, as etcd's --strict-reconfig-check does.
+// A member removed from the cluster stops itself (Fatal reports
+// ErrRemoved) a few ticks later, so that as the leader it can still tell
+// the others the change committed.
+//
+// A lagging follower whose entries the leader compacted away gets the
+// leader's snapshot file over the transport, checked as it is written;
+// runRaft records its mark in the WAL and the apply loop restores it in
+// place, before any later entry.
 //
 // # Durability
 //
