@@ -52,9 +52,14 @@ func TestE2EV2(t *testing.T) {
 		"ETCDCTL_API=2",
 		"ETCDCTL_ENDPOINTS=http://" + cl.clientAddr,
 	}
-	// ${CLIENT} is the client address; ${I+k} is the store index k writes after the
-	// script starts, for --after-index and --swap-with-index.
-	vars := map[string]string{"${CLIENT}": cl.clientAddr}
+	// ${CLIENT} and ${PEER} are the client and peer addresses, ${MEMBER} the member's
+	// hex ID; ${I+k} is the store index k writes after the script starts, for
+	// --after-index and --swap-with-index.
+	vars := map[string]string{
+		"${CLIENT}": cl.clientAddr,
+		"${PEER}":   "127.0.0.1:" + cl.peerPort,
+		"${MEMBER}": strconv.FormatUint(cl.memberID, 16),
+	}
 	for k := 0; k <= 100; k++ {
 		vars[fmt.Sprintf("${I+%d}", k)] = strconv.FormatUint(base+uint64(k), 10)
 	}

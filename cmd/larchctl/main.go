@@ -1,3 +1,9 @@
+// etcd's clients parse URLs with net/url; etcdctl 3.5 and 3.6 are built with a Go that
+// takes "http://h:1,http://h:2" as one host and reports it as not "host:port". Go 1.26
+// refuses such an http URL earlier, with another message; keep etcdctl's.
+//
+//go:debug urlstrictcolons=0
+
 // Command larchctl is Larch's command-line client. It speaks etcdctl's language: the same
 // commands, flags, ETCDCTL_* environment variables, output formats and exit codes.
 //

@@ -1,3 +1,7 @@
+// The in-process CLI runs with larchctl's URL parsing (see cmd/larchctl/main.go).
+//
+//go:debug urlstrictcolons=0
+
 package ctlv2
 
 import (
@@ -6,6 +10,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -163,6 +168,17 @@ var cliCases = []cliCase{
 	{args: "member remove 1234"},
 	{args: "member update 8e9e05c52164694d http://127.0.0.1:2391,http://127.0.0.1:2392"},
 	{args: "member update 1234 http://127.0.0.1:2391"},
+	{args: "member add m3 http://127.0.0.1:2380"},
+	{args: "member add m3 http://127.0.0.1:2500"},
+	{args: "member add m3 notaurl"},
+	{args: "member add m3 http://127.0.0.1:2501,http://127.0.0.1:2502"},
+	{args: "member add m3 http://127.0.0.1:2501 extra"},
+	{args: "member remove 2d1e3ab2c7e4a5b1"},
+	{args: "member remove"},
+	{args: "member update 8e9e05c52164694d http://127.0.0.1:2390"},
+	{args: "member update 8e9e05c52164694d notaurl"},
+	{args: "member update 2d1e3ab2c7e4a5b1 http://127.0.0.1:2391"},
+	{args: "member update 8e9e05c52164694d"},
 	{args: "cluster-health"},
 
 	// endpoints and client flags
@@ -309,7 +325,17 @@ func fakeV2() http.Handler {
 		case http.MethodGet:
 			reply(w, 200, "", `{"members":[`+fmt.Sprintf(member, self(r))+`,{"id":"2d1e3ab2c7e4a5b1","name":"","peerURLs":["http://127.0.0.1:2390"],"clientURLs":[]}]}`)
 		case http.MethodPost:
-			reply(w, 201, "", `{"id":"2d1e3ab2c7e4a5b1","name":"","peerURLs":["http://127.0.0.1:2390"],"clientURLs":[]}`)
+			// etcd's answers to a taken peer URL, to a refused
+			// reconfiguration (an unstarted voter exists), and to an add.
+			body, _ := io.ReadAll(r.Body)
+			switch {
+			case strings.Contains(string(body), "2380"):
+				reply(w, 409, "", `{"message":"membership: peerURL exists"}`)
+			case strings.Contains(string(body), "2500"):
+				reply(w, 500, "", `{"message":"Internal Server Error"}`)
+			default:
+				reply(w, 201, "", `{"id":"2d1e3ab2c7e4a5b1","name":"","peerURLs":["http://127.0.0.1:2390"],"clientURLs":[]}`)
+			}
 		}
 	})
 	mux.HandleFunc("/v2/members/leader", func(w http.ResponseWriter, r *http.Request) {
@@ -317,11 +343,19 @@ func fakeV2() http.Handler {
 	})
 	mux.HandleFunc("/v2/members/", func(w http.ResponseWriter, r *http.Request) {
 		id := strings.TrimPrefix(r.URL.Path, "/v2/members/")
-		if id != "8e9e05c52164694d" {
+		body, _ := io.ReadAll(r.Body)
+		switch {
+		case id == "2d1e3ab2c7e4a5b1":
+			// A removal the strict reconfiguration check refuses; for a
+			// PUT, what etcd answers for a removed member.
+			reply(w, 500, "", `{"message":"Internal Server Error"}`)
+		case id != "8e9e05c52164694d":
 			reply(w, 404, "", `{"message":"No such member: `+id+`"}`)
-			return
+		case strings.Contains(string(body), "2390"):
+			reply(w, 409, "", `{"message":"membership: peerURL exists"}`)
+		default:
+			w.WriteHeader(204)
 		}
-		w.WriteHeader(204)
 	})
 	mux.HandleFunc("/health", func(w http.ResponseWriter, r *http.Request) {
 		reply(w, 200, "", `{"health":"true","reason":""}`)
