@@ -486,6 +486,16 @@ func (s *Server) membersChangedLocked() {
 	s.isLearner.Store(ok && m.IsLearner)
 }
 
+// PeerActiveSince returns since when this member's stream to the peer id
+// has been up, zero if it is down: membership changes count a peer as
+// connected only after HealthInterval.
+func (s *Server) PeerActiveSince(id MemberID) time.Time {
+	return s.transport.ActiveSince(uint64(id))
+}
+
+// HealthInterval is how long a peer must have been connected to count.
+func (s *Server) HealthInterval() time.Duration { return s.cfg.HealthInterval }
+
 // IsRemoved reports whether id was removed from the cluster.
 func (s *Server) IsRemoved(id MemberID) bool { return s.isRemoved(id) }
 

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"go.etcd.io/raft/v3"
@@ -34,12 +35,44 @@ func (r raftPeer) Process(ctx context.Context, m raftpb.Message) error {
 	}
 }
 
+// ReportUnreachable and ReportSnapshot may be called from any goroutine,
+// the raft loop's own included (the transport's Send runs there), so they
+// only note the report and wake the raft loop, which hands it to Raft.
 func (r raftPeer) ReportUnreachable(id uint64) {
-	_ = r.s.withRaft(func(rn *raft.RawNode) { rn.ReportUnreachable(id) })
+	r.s.reports.add(func(rn *raft.RawNode) { rn.ReportUnreachable(id) })
 }
 
 func (r raftPeer) ReportSnapshot(id uint64, status raft.SnapshotStatus) {
-	_ = r.s.withRaft(func(rn *raft.RawNode) { rn.ReportSnapshot(id, status) })
+	r.s.reports.add(func(rn *raft.RawNode) { rn.ReportSnapshot(id, status) })
+}
+
+// peerReports queues the transport's reports for the raft loop.
+type peerReports struct {
+	mu      sync.Mutex // guards pending
+	pending []func(*raft.RawNode)
+	// wake has room for one signal: reports that arrive together merge.
+	wake chan struct{}
+}
+
+func (q *peerReports) add(f func(*raft.RawNode)) {
+	q.mu.Lock()
+	q.pending = append(q.pending, f)
+	q.mu.Unlock()
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
+}
+
+// apply hands every queued report to Raft; raft loop only.
+func (q *peerReports) apply(rn *raft.RawNode) {
+	q.mu.Lock()
+	pending := q.pending
+	q.pending = nil
+	q.mu.Unlock()
+	for _, f := range pending {
+		f(rn)
+	}
 }
 
 func (r raftPeer) IsIDRemoved(id uint64) bool {
@@ -203,8 +236,9 @@ func (s *Server) peerHTTPClient() *http.Client {
 
 // fetchCluster asks the members named in the initial cluster, other than
 // this one, for the current membership, as a member joining an existing
-// cluster must (etcd's GetClusterFromRemotePeers).
-func (s *Server) fetchCluster() (ClusterID, []Member, error) {
+// cluster must (etcd's GetClusterFromRemotePeers). A member that has not
+// applied this member's addition yet answers without it; the next is asked.
+func (s *Server) fetchCluster(peerURLs []string) (ClusterID, []Member, *Member, error) {
 	client := s.peerHTTPClient()
 	client.Timeout = 2 * time.Second
 	defer client.CloseIdleConnections()
@@ -214,29 +248,40 @@ func (s *Server) fetchCluster() (ClusterID, []Member, error) {
 			continue
 		}
 		for _, u := range im.PeerURLs {
-			resp, err := client.Get(u + membersPath)
+			cid, members, err := getMembers(client, u)
 			if err != nil {
 				errs = append(errs, err)
 				continue
 			}
-			var members []Member
-			err = json.NewDecoder(io.LimitReader(resp.Body, 16<<20)).Decode(&members)
-			resp.Body.Close()
-			if err == nil && resp.StatusCode != http.StatusOK {
-				err = fmt.Errorf("GET %s: %s", u+membersPath, resp.Status)
+			for i := range members {
+				if sameMemberURLs(members[i], peerURLs) {
+					return cid, members, &members[i], nil
+				}
 			}
-			var cid uint64
-			if err == nil {
-				cid, err = strconv.ParseUint(resp.Header.Get("X-Etcd-Cluster-ID"), 16, 64)
-			}
-			if err != nil {
-				errs = append(errs, err)
-				continue
-			}
-			return ClusterID(cid), members, nil
+			errs = append(errs, fmt.Errorf("the cluster %s knows no member with the peer URLs %v; add it with 'member add' first", u, peerURLs))
 		}
 	}
-	return 0, nil, fmt.Errorf("cluster: could not retrieve cluster information from the given URLs: %w", errors.Join(errs...))
+	return 0, nil, nil, fmt.Errorf("cluster: could not retrieve cluster information from the given URLs: %w", errors.Join(errs...))
+}
+
+func getMembers(client *http.Client, peerURL string) (ClusterID, []Member, error) {
+	resp, err := client.Get(peerURL + membersPath)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return 0, nil, fmt.Errorf("GET %s: %s", peerURL+membersPath, resp.Status)
+	}
+	var members []Member
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 16<<20)).Decode(&members); err != nil {
+		return 0, nil, fmt.Errorf("GET %s: %w", peerURL+membersPath, err)
+	}
+	cid, err := strconv.ParseUint(resp.Header.Get("X-Etcd-Cluster-ID"), 16, 64)
+	if err != nil {
+		return 0, nil, fmt.Errorf("GET %s: cluster ID: %w", peerURL+membersPath, err)
+	}
+	return ClusterID(cid), members, nil
 }
 
 // reconcilePeers makes the transport send to exactly the members.

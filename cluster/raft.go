@@ -75,6 +75,8 @@ func (s *Server) runRaft() {
 				}
 				break
 			}
+		case <-s.reports.wake:
+			s.reports.apply(s.rn)
 		case f := <-s.cmdc:
 			f(s.rn)
 		case <-s.stopping:

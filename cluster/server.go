@@ -74,8 +74,10 @@ type Server struct {
 	persistScratch []byte
 	persistEntries []wal.Entry
 	cmdc           chan func(*raft.RawNode)
-	// recvc carries messages from peers to the raft loop.
+	// recvc carries messages from peers to the raft loop; reports carries
+	// the transport's unreachable and snapshot reports.
 	recvc       chan raftpb.Message
+	reports     peerReports
 	transport   *transport.Transport
 	raftStorage *raft.MemoryStorage
 	snapshotter *wal.Snapshotter
@@ -162,6 +164,7 @@ func NewServer(cfg Config) (*Server, error) {
 		members:     map[MemberID]*Member{},
 		removed:     map[MemberID]bool{},
 		recvc:       make(chan raftpb.Message, 1024),
+		reports:     peerReports{wake: make(chan struct{}, 1)},
 		applyc:      make(chan applyBatch, 256),
 		// Unbuffered, like raft.Node's: a proposal that gives up before the
 		// raft loop took it (no leader, say) never reaches the log.
@@ -346,18 +349,9 @@ func (s *Server) join(walDir string, rcfg *raft.Config) error {
 			peerURLs = im.PeerURLs
 		}
 	}
-	clusterID, members, err := s.fetchCluster()
+	clusterID, members, self, err := s.fetchCluster(peerURLs)
 	if err != nil {
 		return err
-	}
-	var self *Member
-	for i := range members {
-		if sameMemberURLs(members[i], peerURLs) {
-			self = &members[i]
-		}
-	}
-	if self == nil {
-		return fmt.Errorf("cluster: the cluster has no member with the peer URLs %v; add it with 'member add' first", peerURLs)
 	}
 	if self.Name != "" && self.Name != s.cfg.Name {
 		return fmt.Errorf("cluster: member %s with peer URLs %v already started as %q", self.ID, peerURLs, self.Name)

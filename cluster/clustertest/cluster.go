@@ -104,7 +104,35 @@ func New(t testing.TB, cfg Config) *Cluster {
 		}
 	}
 	c.WaitLeader()
+	c.WaitConnected()
 	return c
+}
+
+// WaitConnected waits until every running member has been connected to
+// every other for its health interval: from then on the checks of
+// membership changes count them all as up.
+func (c *Cluster) WaitConnected() {
+	c.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for _, m := range c.Running() {
+		s := m.Server()
+		for _, o := range c.Running() {
+			if o == m {
+				continue
+			}
+			for {
+				at := s.PeerActiveSince(o.ID())
+				if !at.IsZero() && time.Since(at) >= s.HealthInterval() {
+					break
+				}
+				if time.Now().After(deadline) {
+					c.t.Fatalf("clustertest: %s not connected to %s after 30s", m.Name, o.Name)
+				}
+				// Connection age has no event to wait on.
+				time.Sleep(10 * time.Millisecond)
+			}
+		}
+	}
 }
 
 // freeAddr reserves a loopback port and releases it for the member to take.

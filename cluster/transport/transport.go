@@ -23,9 +23,11 @@ type Raft interface {
 	// Process hands a message received from a peer to Raft. It may block
 	// while Raft is busy; it returns an error when ctx ends or the member stops.
 	Process(ctx context.Context, m raftpb.Message) error
-	// ReportUnreachable tells Raft that a message to id was lost.
+	// ReportUnreachable tells Raft that a message to id was lost. It must
+	// not block: Send calls it, on the goroutine that runs Raft.
 	ReportUnreachable(id uint64)
-	// ReportSnapshot tells Raft how sending a snapshot to id ended.
+	// ReportSnapshot tells Raft how sending a snapshot to id ended. It must
+	// not block either.
 	ReportSnapshot(id uint64, status raft.SnapshotStatus)
 	// IsIDRemoved reports whether id was removed from the cluster.
 	IsIDRemoved(id uint64) bool
@@ -48,8 +50,8 @@ type Config struct {
 	// Dial opens connections to peers; nil means plain TCP. HTTPS plugs a
 	// TLS dialer in here.
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
-	// OnRemoved is called (once) when a peer answers that this member was
-	// removed from the cluster.
+	// OnRemoved is called (once, and must not block) when a peer answers
+	// that this member was removed from the cluster.
 	OnRemoved func()
 	// Drop, if set, is asked about each outgoing message and snapshot; true
 	// loses it, as a network partition would. Tests use it.
@@ -108,9 +110,9 @@ type Transport struct {
 	removedOnce sync.Once
 	serversMu   sync.Mutex // guards servers and conns
 	servers     []*http.Server
-	// conns are the hijacked stream connections being read, which closing
-	// the servers does not close.
-	conns   map[net.Conn]struct{}
+	// conns are the hijacked stream connections being read, by sender,
+	// which closing the servers does not close.
+	conns   map[net.Conn]uint64
 	stopped chan struct{}
 	// ctx ends at Stop; received messages are processed under it.
 	ctx    context.Context
@@ -133,7 +135,7 @@ func New(cfg Config) (*Transport, error) {
 			ResponseHeaderTimeout: responseTimeout,
 			MaxIdleConnsPerHost:   2,
 		}},
-		conns:   map[net.Conn]struct{}{},
+		conns:   map[net.Conn]uint64{},
 		logger:  cfg.Logger,
 		peers:   map[uint64]*peer{},
 		stopped: make(chan struct{}),
@@ -163,7 +165,8 @@ func (t *Transport) AddPeer(id uint64, urls []string) {
 	t.logger.Info("added peer", "peer-id", fmt.Sprintf("%x", id), "peer-urls", urls)
 }
 
-// RemovePeer stops sending to id.
+// RemovePeer stops sending to id and closes its streams to this member: a
+// removed member that dials again is told it was removed.
 func (t *Transport) RemovePeer(id uint64) {
 	t.mu.Lock()
 	p, ok := t.peers[id]
@@ -173,6 +176,13 @@ func (t *Transport) RemovePeer(id uint64) {
 		p.stop()
 		t.logger.Info("removed peer", "peer-id", fmt.Sprintf("%x", id))
 	}
+	t.serversMu.Lock()
+	for c, from := range t.conns {
+		if from == id {
+			c.Close()
+		}
+	}
+	t.serversMu.Unlock()
 }
 
 // Peers returns the IDs of the peers the transport sends to.
@@ -218,7 +228,7 @@ func (t *Transport) Send(msgs []raftpb.Message) {
 		}
 		if t.cfg.Drop != nil && t.cfg.Drop(m.To) {
 			if m.Type == raftpb.MsgSnap {
-				go t.cfg.Raft.ReportSnapshot(m.To, raft.SnapshotFailure)
+				t.cfg.Raft.ReportSnapshot(m.To, raft.SnapshotFailure)
 			}
 			continue
 		}
@@ -354,7 +364,7 @@ func (t *Transport) refused(resp *http.Response, to uint64) error {
 		t.removedOnce.Do(func() {
 			t.logger.Error("peer says this member was removed from the cluster", "peer-id", fmt.Sprintf("%x", to))
 			if t.cfg.OnRemoved != nil {
-				go t.cfg.OnRemoved()
+				t.cfg.OnRemoved()
 			}
 		})
 	}
@@ -376,7 +386,7 @@ func (t *Transport) serveStream(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer conn.Close()
-	if !t.track(conn) {
+	if !t.track(conn, from) {
 		return
 	}
 	defer t.untrack(conn)
@@ -403,7 +413,7 @@ func (t *Transport) serveStream(w http.ResponseWriter, r *http.Request) {
 
 // track records a hijacked connection so Stop can close it; it reports
 // false if the transport is stopped already.
-func (t *Transport) track(c net.Conn) bool {
+func (t *Transport) track(c net.Conn, from uint64) bool {
 	t.serversMu.Lock()
 	defer t.serversMu.Unlock()
 	select {
@@ -411,7 +421,9 @@ func (t *Transport) track(c net.Conn) bool {
 		return false
 	default:
 	}
-	t.conns[c] = struct{}{}
+	t.conns[c] = from
+	// Stop waits for the handler too: closing the servers does not.
+	t.wg.Add(1)
 	return true
 }
 
@@ -419,6 +431,7 @@ func (t *Transport) untrack(c net.Conn) {
 	t.serversMu.Lock()
 	delete(t.conns, c)
 	t.serversMu.Unlock()
+	t.wg.Done()
 }
 
 func (t *Transport) serveSnapshot(w http.ResponseWriter, r *http.Request) {

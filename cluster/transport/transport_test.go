@@ -274,3 +274,22 @@ func TestDropLosesMessages(t *testing.T) {
 		}
 	}
 }
+
+func TestRemovedPeerStreamIsCut(t *testing.T) {
+	removed := make(chan struct{})
+	a := newNode(t, 1, 100, func(c *Config) { c.OnRemoved = func() { close(removed) } })
+	b := newNode(t, 2, 100)
+	a.t.AddPeer(2, []string{b.url})
+	waitActive(t, a.t, 2)
+	// b learns that a was removed: the stream a opened before must end,
+	// and a, dialling again, hears why.
+	b.raft.mu.Lock()
+	b.raft.removed[1] = true
+	b.raft.mu.Unlock()
+	b.t.RemovePeer(1)
+	select {
+	case <-removed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the removed member was never told")
+	}
+}
