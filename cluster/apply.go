@@ -208,6 +208,8 @@ func (s *Server) applyMemberAttrs(r *membershippb.ClusterMemberAttrSetRequest) {
 	}
 	m.Name = r.MemberAttributes.Name
 	m.ClientURLs = append([]string(nil), r.MemberAttributes.ClientUrls...)
+	s.v2.AdvanceIndex(v2IndexPerMemberChange)
+	s.maybeDecideVersionLocked()
 }
 
 // maybeSnapshot starts a background snapshot once SnapshotCount entries
@@ -251,11 +253,13 @@ type stateView struct {
 	// encoded in the apply loop (v2 stores are small).
 	v2 []byte
 	// logBytes is how much log was applied since the previous snapshot.
-	logBytes  int64
-	kv        *mvcc.Snapshot
-	members   []Member
-	removed   []MemberID
-	confState raftpb.ConfState
+	logBytes int64
+	kv       *mvcc.Snapshot
+	members  []Member
+	removed  []MemberID
+	// clusterVersion is "" until decided.
+	clusterVersion string
+	confState      raftpb.ConfState
 }
 
 func (s *Server) removedIDs() []MemberID {
@@ -274,7 +278,8 @@ func (s *Server) captureState() (stateView, error) {
 	if _, err := s.v2.WriteTo(&v2); err != nil {
 		return stateView{}, err
 	}
-	return stateView{kv: s.kv.Snapshot(), v2: v2.Bytes(), members: s.Members(), removed: s.removedIDs(), confState: s.confStateCopy()}, nil
+	return stateView{kv: s.kv.Snapshot(), v2: v2.Bytes(), members: s.Members(), removed: s.removedIDs(),
+		clusterVersion: s.ClusterVersion(), confState: s.confStateCopy()}, nil
 }
 
 func (s *Server) confStateCopy() raftpb.ConfState {

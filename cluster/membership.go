@@ -431,6 +431,11 @@ func (s *Server) applyConfChange(cc raftpb.ConfChange, index uint64) error {
 		case raftpb.ConfChangeUpdateNode:
 			s.members[id].PeerURLs = slices.Clone(c.PeerURLs)
 		}
+		if cc.Type == raftpb.ConfChangeRemoveNode {
+			s.v2.AdvanceIndex(v2IndexPerRemoval)
+		} else {
+			s.v2.AdvanceIndex(v2IndexPerMemberChange)
+		}
 		s.membersChangedLocked()
 	}
 	s.membersMu.Unlock()

@@ -98,6 +98,8 @@ type Server struct {
 	members   map[MemberID]*Member
 	removed   map[MemberID]bool
 	confState raftpb.ConfState
+	// clusterVersion is decided once every voter published itself.
+	clusterVersion string
 	// isLearner mirrors this member's learner flag in members.
 	isLearner atomic.Bool
 	// joinPeers are the members a joining member learned from its peers,
@@ -160,7 +162,7 @@ func NewServer(cfg Config) (*Server, error) {
 		logger:      cfg.Logger,
 		raftStorage: raft.NewMemoryStorage(),
 		kv:          mvcc.New(),
-		v2:          tree.NewAt(v2StartIndex),
+		v2:          tree.New(),
 		members:     map[MemberID]*Member{},
 		removed:     map[MemberID]bool{},
 		recvc:       make(chan raftpb.Message, 1024),

@@ -28,17 +28,20 @@ const (
 	sectionKV        byte = 3
 	sectionV2        byte = 4
 	sectionRemoved   byte = 5
+	sectionVersion   byte = 6
 )
 
 // errBadSnapshot marks a snapshot payload this build cannot read.
 var errBadSnapshot = errors.New("cluster: bad snapshot payload")
 
 type restoredState struct {
-	kv        *mvcc.Store
-	v2        *tree.Store
-	members   []Member
-	removed   []MemberID
-	confState raftpb.ConfState
+	kv      *mvcc.Store
+	v2      *tree.Store
+	members []Member
+	removed []MemberID
+	// clusterVersion is "" until decided.
+	clusterVersion string
+	confState      raftpb.ConfState
 }
 
 // encodeSnapshot encodes a captured state; sizeHint is the expected size
@@ -75,6 +78,7 @@ func encodeSnapshot(st stateView, sizeHint int64) ([]byte, error) {
 		return nil, err
 	}
 	section(sectionRemoved, removed)
+	section(sectionVersion, []byte(st.clusterVersion))
 	buf.WriteByte(sectionEnd)
 	return buf.Bytes(), nil
 }
@@ -115,6 +119,8 @@ func decodeSnapshot(data []byte) (restoredState, error) {
 			st.v2, err = tree.Restore(bytes.NewReader(body))
 		case sectionRemoved:
 			err = json.Unmarshal(body, &st.removed)
+		case sectionVersion:
+			st.clusterVersion = string(body)
 		default:
 			err = fmt.Errorf("unknown section %d", kind)
 		}
@@ -147,6 +153,7 @@ func (s *Server) restoreState(st restoredState) {
 	for _, id := range st.removed {
 		s.removed[id] = true
 	}
+	s.clusterVersion = st.clusterVersion
 	s.membersChangedLocked()
 }
 

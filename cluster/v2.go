@@ -15,10 +15,44 @@ import (
 // member computes TTLs and expiry from that stamp, never from its own clock,
 // so all members reach the same state.
 
-// v2StartIndex is the index of a fresh v2 store: etcd's internal writes put
-// a fresh etcd there before any user write, and clients see the same
-// indexes from Larch.
-const v2StartIndex = 3
+// etcd keeps its membership in the v2 store too (under /0, which users
+// never see), so every membership change advances the index users see:
+// one for a member added, updated, promoted or publishing its attributes,
+// two for a member removed (its key goes, a removed marker comes), one for
+// the cluster version, once decided. Larch keeps the membership elsewhere
+// but advances the index the same way (tree.Store.AdvanceIndex), so that
+// v2 clients see the indexes etcd would give them: a fresh single member
+// starts at 3, a fresh three-member cluster at 7.
+const (
+	v2IndexPerMemberChange = 1
+	v2IndexPerRemoval      = 2
+)
+
+// clusterVersion is the version a cluster of Larch members runs at, once
+// every voting member published itself (etcd's decided cluster version).
+const clusterVersion = "3.6.0"
+
+// ClusterVersion returns the cluster's version, "" until it is decided.
+func (s *Server) ClusterVersion() string {
+	s.membersMu.RLock()
+	defer s.membersMu.RUnlock()
+	return s.clusterVersion
+}
+
+// maybeDecideVersionLocked sets the cluster version once every voting
+// member has published itself. Hold membersMu; apply loop only.
+func (s *Server) maybeDecideVersionLocked() {
+	if s.clusterVersion != "" || len(s.members) == 0 {
+		return
+	}
+	for _, m := range s.members {
+		if !m.IsLearner && m.Name == "" {
+			return
+		}
+	}
+	s.clusterVersion = clusterVersion
+	s.v2.AdvanceIndex(v2IndexPerMemberChange)
+}
 
 // V2 returns the v2 store. Callers read it and watch it; only the apply
 // loop writes it.

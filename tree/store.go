@@ -51,6 +51,15 @@ func NewAt(index uint64) *Store {
 	}
 }
 
+// AdvanceIndex records n modifications that no user can see, as etcd's
+// writes to its own namespaces (/0 for the membership) are: the store index
+// then moves exactly as etcd's does. No event is recorded or sent.
+func (s *Store) AdvanceIndex(n uint64) {
+	s.mu.Lock()
+	s.index += n
+	s.mu.Unlock()
+}
+
 // ReplaceWith makes s hold the state of other, a store restored from a
 // snapshot, in place: readers and registered watchers keep using s. other
 // must not be used afterwards.

@@ -29,10 +29,10 @@ import (
 )
 
 // Versions reported on the wire. Larch speaks etcd 3.6's API; clients
-// decide what they may use from these numbers.
+// decide what they may use from these numbers. The cluster version comes
+// from the member (cluster.Server.ClusterVersion).
 const (
 	ServerVersion  = "3.6.6"
-	ClusterVersion = "3.6.0"
 	StorageVersion = "3.6.0"
 )
 
@@ -419,11 +419,16 @@ func (s *Server) serveVersion(w http.ResponseWriter, r *http.Request) {
 	if !allowMethod(w, r, http.MethodGet) {
 		return
 	}
+	// Until every member published itself, etcd has no cluster version.
+	cv := s.member.ClusterVersion()
+	if cv == "" {
+		cv = "not_decided"
+	}
 	b, _ := json.Marshal(struct {
 		Server  string `json:"etcdserver"`
 		Cluster string `json:"etcdcluster"`
 		Storage string `json:"storage"`
-	}{ServerVersion, ClusterVersion, StorageVersion})
+	}{ServerVersion, cv, StorageVersion})
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = w.Write(b)
 }

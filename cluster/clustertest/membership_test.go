@@ -204,3 +204,46 @@ func TestMoveLeader(t *testing.T) {
 		t.Fatalf("leader is %s, want %s", got.Name, target.Name)
 	}
 }
+
+// waitV2Index waits until every running member's v2 index is want.
+func waitV2Index(t *testing.T, c *Cluster, want uint64) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for _, m := range c.Running() {
+		for m.Server().V2().Index() != want {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: v2 index %d, want %d", m.Name, m.Server().V2().Index(), want)
+			}
+			time.Sleep(10 * time.Millisecond) // the log reaches followers with no event to wait on
+		}
+	}
+}
+
+// TestV2IndexFollowsMembership checks that membership changes move the v2
+// index as etcd's do, where the membership lives in the v2 store: a fresh
+// three-member cluster is at 7 (three members added, three published, the
+// cluster version), an addition or update adds one, a removal two.
+func TestV2IndexFollowsMembership(t *testing.T) {
+	c := New(t, Config{Size: 3})
+	waitV2Index(t, c, 7)
+	for _, m := range c.Running() {
+		if v := m.Server().ClusterVersion(); v == "" {
+			t.Fatalf("%s: no cluster version once every member published", m.Name)
+		}
+	}
+	ctx := ctxT(t, 30*time.Second)
+	s := c.WaitLeader().Server()
+	added, _, err := s.AddMember(ctx, []string{"http://127.0.0.1:1"}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitV2Index(t, c, 8)
+	if _, err := s.UpdateMember(ctx, added.ID, []string{"http://127.0.0.1:2"}); err != nil {
+		t.Fatal(err)
+	}
+	waitV2Index(t, c, 9)
+	if _, err := s.RemoveMember(ctx, added.ID); err != nil {
+		t.Fatal(err)
+	}
+	waitV2Index(t, c, 11)
+}
