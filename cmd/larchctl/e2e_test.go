@@ -77,25 +77,33 @@ func runE2E(t *testing.T, name string, baseEnv []string) {
 	}
 
 	golden := filepath.Join(dir, name+".golden")
+	want, ok := readGolden(t, golden, out.Bytes())
+	if ok && !bytes.Equal(out.Bytes(), want) {
+		t.Errorf("output differs from %s (etcd 3.6.6 + etcdctl 3.6.6):\n%s", golden, goldenfile.LineDiff(want, out.Bytes()))
+	}
+}
+
+// readGolden returns the golden of an e2e run to compare out with. It first keeps out in
+// the file that LARCH_E2E_OUT names, if any, to diff against the golden by hand. With
+// -update it rewrites the golden with out instead, and returns false.
+func readGolden(t *testing.T, golden string, out []byte) ([]byte, bool) {
+	t.Helper()
 	if path := os.Getenv("LARCH_E2E_OUT"); path != "" {
-		// The normalised output, to diff against the golden by hand.
-		if err := os.WriteFile(path, out.Bytes(), 0o644); err != nil {
+		if err := os.WriteFile(path, out, 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
 	if *update {
-		if err := os.WriteFile(golden, out.Bytes(), 0o644); err != nil {
+		if err := os.WriteFile(golden, out, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		return
+		return nil, false
 	}
 	want, err := os.ReadFile(golden)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(out.Bytes(), want) {
-		t.Errorf("output differs from %s (etcd 3.6.6 + etcdctl 3.6.6):\n%s", golden, goldenfile.LineDiff(want, out.Bytes()))
-	}
+	return want, true
 }
 
 // e2eBinaries returns the server and ctl binaries: given by LARCH_E2E_SERVER and
@@ -363,7 +371,7 @@ type result struct {
 }
 
 // runStep runs one command with base plus the step's environment, after replacing the
-// vars in its arguments. A command gets 30 s.
+// vars in its arguments and environment values. A command gets 30 s.
 func runStep(bin string, base []string, vars map[string]string, s step) (result, error) {
 	env := make([]string, 0, len(base)+len(s.env))
 	for _, kv := range base {
@@ -376,17 +384,16 @@ func runStep(bin string, base []string, vars map[string]string, s step) (result,
 			env = append(env, kv)
 		}
 	}
-	env = append(env, s.env...)
+	for _, kv := range s.env {
+		env = append(env, expand(kv, vars))
+	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	var stdout, stderr bytes.Buffer
 	args := make([]string, len(s.args))
 	for i, a := range s.args {
-		for k, v := range vars {
-			a = strings.ReplaceAll(a, k, v)
-		}
-		args[i] = a
+		args[i] = expand(a, vars)
 	}
 	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Env = env
@@ -404,6 +411,14 @@ func runStep(bin string, base []string, vars map[string]string, s step) (result,
 		return res, err
 	}
 	return res, nil
+}
+
+// expand replaces the vars in s.
+func expand(s string, vars map[string]string) string {
+	for k, v := range vars {
+		s = strings.ReplaceAll(s, k, v)
+	}
+	return s
 }
 
 // writeResult appends one step to a golden file:
@@ -497,6 +512,16 @@ func describeProtobuf(args []string, b []byte) []byte {
 		m = &pb.TxnResponse{}
 	case len(args) > 1 && args[0] == "member" && args[1] == "list":
 		m = &pb.MemberListResponse{}
+	case len(args) > 1 && args[0] == "member" && args[1] == "add":
+		m = &pb.MemberAddResponse{}
+	case len(args) > 1 && args[0] == "member" && args[1] == "remove":
+		m = &pb.MemberRemoveResponse{}
+	case len(args) > 1 && args[0] == "member" && args[1] == "update":
+		m = &pb.MemberUpdateResponse{}
+	case len(args) > 1 && args[0] == "member" && args[1] == "promote":
+		m = &pb.MemberPromoteResponse{}
+	case len(args) > 0 && args[0] == "move-leader":
+		m = &pb.MoveLeaderResponse{}
 	default:
 		return []byte(fmt.Sprintf("<%d bytes>\n", len(b)))
 	}
@@ -540,6 +565,13 @@ func (cl *cluster) normalizeBytes(b []byte) []byte {
 	for _, id := range ids {
 		b = bytes.ReplaceAll(b, []byte(id.from), []byte(id.to))
 	}
+	return normalizeText(b)
+}
+
+// normalizeText replaces what varies in plain-text output once the cluster's own IDs and
+// ports are replaced: log timestamps, stack traces, pointers, durations, raft terms and
+// indexes, database sizes; and redraws tables (see normalize).
+func normalizeText(b []byte) []byte {
 	if !isPlainText(b) {
 		return b
 	}

@@ -75,22 +75,8 @@ func TestE2EV2(t *testing.T) {
 	}
 
 	golden := filepath.Join(dir, "e2e.golden")
-	if path := os.Getenv("LARCH_E2E_OUT"); path != "" {
-		if err := os.WriteFile(path, out.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if *update {
-		if err := os.WriteFile(golden, out.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(out.Bytes(), want) {
+	want, ok := readGolden(t, golden, out.Bytes())
+	if ok && !bytes.Equal(out.Bytes(), want) {
 		t.Errorf("output differs from %s (etcd 3.5.21 + etcdctl 3.5.21, v2):\n%s", golden, goldenfile.LineDiff(want, out.Bytes()))
 	}
 }
