@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -135,17 +136,45 @@ func (c *Cluster) WaitConnected() {
 	}
 }
 
-// freeAddr reserves a loopback port and releases it for the member to take.
-func freeAddr(t testing.TB) string {
+// FreeAddr returns a loopback address whose port is free now and stays
+// free for a member that is stopped and restarted: it is below the range
+// the kernel hands out for outgoing connections and for listeners on port
+// 0, where a restarting member could find its port taken by a client.
+func FreeAddr(t testing.TB) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	for range 1000 {
+		port := lowPortMin + rand.IntN(lowPortMax-lowPortMin)
+		portsMu.Lock()
+		taken := portsUsed[port]
+		portsUsed[port] = true
+		portsMu.Unlock()
+		if taken {
+			continue
+		}
+		addr := fmt.Sprintf("127.0.0.1:%d", port)
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			continue // another process has it
+		}
+		l.Close()
+		return addr
 	}
-	addr := l.Addr().String()
-	l.Close()
-	return addr
+	t.Fatal("clustertest: no free port")
+	return ""
 }
+
+// Ports are drawn from [lowPortMin, lowPortMax), below Linux's default
+// ephemeral range (32768-60999); portsUsed keeps one test binary from
+// handing out a port twice.
+const (
+	lowPortMin = 20000
+	lowPortMax = 32000
+)
+
+var (
+	portsMu   sync.Mutex
+	portsUsed = map[int]bool{}
+)
 
 func (c *Cluster) newMember(name string) *Member {
 	dir, err := os.MkdirTemp(c.t.TempDir(), name)
@@ -156,8 +185,8 @@ func (c *Cluster) newMember(name string) *Member {
 		c:         c,
 		Name:      name,
 		DataDir:   dir,
-		PeerURL:   "http://" + freeAddr(c.t),
-		ClientURL: "http://" + freeAddr(c.t),
+		PeerURL:   "http://" + FreeAddr(c.t),
+		ClientURL: "http://" + FreeAddr(c.t),
 	}
 	m.cfg = cluster.Config{
 		Name:                name,

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,6 +17,8 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
+
+	"github.com/larchkv/larch/cluster/clustertest"
 )
 
 // These tests run the built larch binary as a user does and kill it with
@@ -69,14 +70,8 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-func freeAddr(t *testing.T) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
+// freeAddr returns a port that stays free across a restart of the process.
+func freeAddr(t *testing.T) string { return clustertest.FreeAddr(t) }
 
 func newProcess(t *testing.T, extra ...string) *process {
 	p := &process{t: t, dataDir: filepath.Join(t.TempDir(), "data"), client: freeAddr(t), peer: freeAddr(t)}

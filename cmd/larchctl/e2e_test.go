@@ -8,7 +8,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -24,6 +23,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
 
+	"github.com/larchkv/larch/cluster/clustertest"
 	goldenfile "github.com/larchkv/larch/cmd/larchctl/internal/golden"
 )
 
@@ -217,14 +217,10 @@ func startCluster(t *testing.T, server string) *cluster {
 	return nil
 }
 
+// freePort returns a port that stays free across a restart of a server.
 func freePort(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
+	_, port, _ := strings.Cut(clustertest.FreeAddr(t), ":")
+	return port
 }
 
 // A step is one command of a script. Script syntax, one command per line:
