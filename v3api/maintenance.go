@@ -172,9 +172,8 @@ func (m *maintenanceServer) MoveLeader(ctx context.Context, r *pb.MoveLeaderRequ
 	if err := m.s.member.MoveLeader(ctx, cluster.MemberID(r.TargetID)); err != nil {
 		return nil, togRPCError(err)
 	}
-	resp := &pb.MoveLeaderResponse{Header: &pb.ResponseHeader{}}
-	m.s.fillHeader(resp.Header)
-	return resp, nil
+	// etcd answers with an empty message, without a header.
+	return &pb.MoveLeaderResponse{}, nil
 }
 
 // Alarm lists and clears alarms. No alarm can be raised yet (space quotas
