@@ -270,6 +270,18 @@ func (s *Server) mayPromoteMember() error {
 // proposeConfChange replicates one configuration change and returns the
 // membership after it was applied, or why it was refused.
 func (s *Server) proposeConfChange(ctx context.Context, typ raftpb.ConfChangeType, c confChangeContext) ([]Member, error) {
+	// Raft takes one configuration change at a time and turns a second one
+	// into an empty entry, whose proposer would wait in vain. Changes made
+	// through this member queue here instead; those made through two
+	// members at once can still meet that fate, as they can in etcd.
+	select {
+	case s.confChangeSem <- struct{}{}:
+		defer func() { <-s.confChangeSem }()
+	case <-ctx.Done():
+		return nil, s.contextError(ctx, ctx.Err())
+	case <-s.stopping:
+		return nil, ErrStopped
+	}
 	data, err := json.Marshal(c)
 	if err != nil {
 		return nil, err

@@ -98,6 +98,8 @@ type Server struct {
 	members   map[MemberID]*Member
 	removed   map[MemberID]bool
 	confState raftpb.ConfState
+	// confChangeSem admits one configuration change proposal at a time.
+	confChangeSem chan struct{}
 	// clusterVersion is decided once every voter published itself.
 	clusterVersion string
 	// isLearner mirrors this member's learner flag in members.
@@ -158,16 +160,17 @@ func NewServer(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{
-		cfg:         cfg,
-		logger:      cfg.Logger,
-		raftStorage: raft.NewMemoryStorage(),
-		kv:          mvcc.New(),
-		v2:          tree.New(),
-		members:     map[MemberID]*Member{},
-		removed:     map[MemberID]bool{},
-		recvc:       make(chan raftpb.Message, 1024),
-		reports:     peerReports{wake: make(chan struct{}, 1)},
-		applyc:      make(chan applyBatch, 256),
+		cfg:           cfg,
+		logger:        cfg.Logger,
+		raftStorage:   raft.NewMemoryStorage(),
+		kv:            mvcc.New(),
+		v2:            tree.New(),
+		members:       map[MemberID]*Member{},
+		removed:       map[MemberID]bool{},
+		recvc:         make(chan raftpb.Message, 1024),
+		reports:       peerReports{wake: make(chan struct{}, 1)},
+		confChangeSem: make(chan struct{}, 1),
+		applyc:        make(chan applyBatch, 256),
 		// Unbuffered, like raft.Node's: a proposal that gives up before the
 		// raft loop took it (no leader, say) never reaches the log.
 		propc:       make(chan proposal),

@@ -247,3 +247,24 @@ func TestV2IndexFollowsMembership(t *testing.T) {
 	}
 	waitV2Index(t, c, 11)
 }
+
+func TestConcurrentChangesThroughOneMemberAllLand(t *testing.T) {
+	c := New(t, Config{Size: 3})
+	ctx := ctxT(t, 60*time.Second)
+	s := c.WaitLeader().Server()
+	target := c.Followers(c.WaitLeader())[0]
+	// Raft drops a change proposed while another is pending; the member
+	// queues them, so none of these waits for a timeout.
+	errs := make(chan error, 4)
+	for range 4 {
+		go func() {
+			_, err := s.UpdateMember(ctx, target.ID(), []string{target.PeerURL})
+			errs <- err
+		}()
+	}
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
