@@ -340,6 +340,25 @@ func (s *Server) checkInitialCluster() error {
 	return nil
 }
 
+// warnIfFlagsDescribeAnotherCluster says so when the bootstrap flags would
+// make another cluster than the one in the data dir. Like etcd, a member
+// with data ignores them; the warning explains why a changed token or
+// member list has no effect, and points at a data dir copied from
+// elsewhere, which its peers will refuse.
+func (s *Server) warnIfFlagsDescribeAnotherCluster() {
+	if s.cfg.InitialClusterState != "new" || len(s.cfg.InitialCluster) == 0 {
+		return
+	}
+	var ids []MemberID
+	for _, im := range s.cfg.InitialCluster {
+		ids = append(ids, ComputeMemberID(im.PeerURLs, s.cfg.InitialClusterToken))
+	}
+	if cid := ComputeClusterID(ids); cid != s.clusterID {
+		s.logger.Warn("the data dir holds a member of another cluster than --initial-cluster and --initial-cluster-token describe; the flags are ignored",
+			"data-dir", s.cfg.DataDir, "member-id", s.id.String(), "cluster-id", s.clusterID.String(), "flags-cluster-id", cid.String())
+	}
+}
+
 // join starts a member added to a running cluster (--initial-cluster-state
 // existing): it learns its ID and the cluster's from the members it is
 // told about, and starts Raft with no configuration of its own; the leader
@@ -430,6 +449,7 @@ func (s *Server) restart(walDir string, rcfg *raft.Config) error {
 		return errNeverBootstrapped
 	}
 	s.id, s.clusterID = meta.MemberID, meta.ClusterID
+	s.warnIfFlagsDescribeAnotherCluster()
 	rents := make([]raftpb.Entry, len(ents))
 	for i, e := range ents {
 		if err := rents[i].Unmarshal(e.Data); err != nil {

@@ -36,6 +36,7 @@ type peer struct {
 	done   chan struct{}
 
 	activeSince     atomic.Int64 // unix nanoseconds; 0 while the stream is down
+	lastOpenError   string       // run's goroutine only: the last failure logged loudly
 	lastUnreachable atomic.Int64 // unix nanoseconds of the last report
 	snapshots       sync.WaitGroup
 }
@@ -113,7 +114,7 @@ func (p *peer) run() {
 				if p.ctx.Err() != nil {
 					return
 				}
-				p.t.logger.Debug("cannot open stream to peer", "peer-id", fmt.Sprintf("%x", p.id), "error", err)
+				p.logOpenFailure(err)
 				p.failedURL()
 				retryAt = time.Now().Add(retryInterval)
 			}
@@ -184,6 +185,22 @@ func (p *peer) run() {
 		if cap(buf) > 4*maxBatchBytes {
 			buf = nil
 		}
+	}
+}
+
+// logOpenFailure logs why a stream could not be opened: a refusal (another
+// cluster, a removed member) as an error each time its reason changes,
+// since it will not heal by itself; anything else (the peer is down) at
+// debug level, since it is retried every retryInterval.
+func (p *peer) logOpenFailure(err error) {
+	var r *refusal
+	if !errors.As(err, &r) {
+		p.t.logger.Debug("cannot open stream to peer", "peer-id", fmt.Sprintf("%x", p.id), "error", err)
+		return
+	}
+	if msg := err.Error(); msg != p.lastOpenError {
+		p.lastOpenError = msg
+		p.t.logger.Error("peer refused the stream", "peer-id", fmt.Sprintf("%x", p.id), "local-member-cluster-id", fmt.Sprintf("%x", p.t.cfg.ClusterID), "error", err)
 	}
 }
 

@@ -368,7 +368,18 @@ func (t *Transport) refused(resp *http.Response, to uint64) error {
 			}
 		})
 	}
-	return fmt.Errorf("peer %x refused: %s (%s)", to, msg, resp.Status)
+	return &refusal{peer: to, reason: msg, status: resp.Status}
+}
+
+// refusal is a peer's deliberate no: it will not go away by retrying.
+type refusal struct {
+	peer   uint64
+	reason string
+	status string
+}
+
+func (r *refusal) Error() string {
+	return fmt.Sprintf("peer %x refused: %s (%s)", r.peer, r.reason, r.status)
 }
 
 func (t *Transport) serveStream(w http.ResponseWriter, r *http.Request) {
