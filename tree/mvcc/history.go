@@ -16,10 +16,18 @@ import (
 // covers; the caller continues from through+1. from at or below the
 // compaction revision gives ErrCompacted, since events are missing there.
 //
-// History works on a copy-on-write view, so a long scan does not hold up
-// writers.
+// History of a range works on a copy-on-write view, so a long scan does
+// not hold up writers; that of one key, a short read, under the read lock,
+// which spares the next writes the copies a view costs them.
 func (s *Store) History(key, end []byte, from int64, limit int) (events []Event, through int64, err error) {
-	v := s.Snapshot()
+	var v *Snapshot
+	if end == nil {
+		s.mu.RLock()
+		defer s.mu.RUnlock()
+		v = &Snapshot{tree: s.tree, rev: s.rev, compactRev: s.compactRev}
+	} else {
+		v = s.Snapshot()
+	}
 	if from <= v.compactRev {
 		return nil, 0, ErrCompacted
 	}

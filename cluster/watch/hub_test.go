@@ -1,0 +1,191 @@
+package watch
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/larchkv/larch/tree/mvcc"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+type fixture struct {
+	t     *testing.T
+	store *mvcc.Store
+	hub   *Hub
+}
+
+func newFixture(t *testing.T) *fixture {
+	s := mvcc.New()
+	h := New(s, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	t.Cleanup(h.Stop)
+	return &fixture{t: t, store: s, hub: h}
+}
+
+// put writes key=value as the apply loop does: store, then Notify.
+func (f *fixture) put(key, value string) int64 {
+	f.t.Helper()
+	res, evs, err := f.store.Put(mvcc.PutRequest{Key: []byte(key), Value: []byte(value)}, noLeases{})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	f.hub.Notify(res.Revision, evs)
+	return res.Revision
+}
+
+func (f *fixture) del(key string) int64 {
+	f.t.Helper()
+	res, evs, err := f.store.Delete(mvcc.DeleteRequest{Key: []byte(key)})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	f.hub.Notify(res.Revision, evs)
+	return res.Revision
+}
+
+type noLeases struct{}
+
+func (noLeases) LeaseExists(int64) bool { return false }
+
+// collect reads responses until it has n events or a cancellation,
+// kicking the hub after each as a stream's sender does.
+func collect(t *testing.T, h *Hub, ch <-chan Response, n int) ([]mvcc.Event, *Response) {
+	t.Helper()
+	var evs []mvcc.Event
+	timeout := time.After(10 * time.Second)
+	for len(evs) < n {
+		select {
+		case r := <-ch:
+			h.Kick()
+			if r.Canceled {
+				return evs, &r
+			}
+			evs = append(evs, r.Events...)
+		case <-timeout:
+			t.Fatalf("received %d of %d events", len(evs), n)
+		}
+	}
+	return evs, nil
+}
+
+func render(evs []mvcc.Event) string {
+	out := ""
+	for _, ev := range evs {
+		typ := "put"
+		if ev.Type == mvcc.EventDelete {
+			typ = "del"
+		}
+		out += fmt.Sprintf("%s %s=%s@%d;", typ, ev.KV.Key, ev.KV.Value, ev.KV.ModRevision)
+	}
+	return out
+}
+
+func TestWatchFromThePastThenLive(t *testing.T) {
+	f := newFixture(t)
+	f.put("a", "1")
+	f.put("b", "x")
+	f.put("a", "2")
+	ch := make(chan Response, 16)
+	f.hub.Watch(Request{WatchID: 1, Key: []byte("a"), StartRevision: 1}, ch)
+	f.put("a", "3")
+	f.del("a")
+	evs, _ := collect(t, f.hub, ch, 4)
+	if got, want := render(evs), "put a=1@2;put a=2@4;put a=3@5;del a=@6;"; got != want {
+		t.Fatalf("events %s, want %s", got, want)
+	}
+}
+
+func TestSlowWatcherCatchesUpWithoutGapsOrDuplicates(t *testing.T) {
+	f := newFixture(t)
+	ch := make(chan Response, 2) // far smaller than what comes
+	w, _ := f.hub.Watch(Request{WatchID: 7, Key: []byte("k"), End: []byte("l")}, ch)
+	const n = 500
+	for i := range n {
+		f.put(fmt.Sprintf("k%03d", i%10), fmt.Sprint(i))
+	}
+	// Writes never waited for the watcher; now it reads everything.
+	evs, _ := collect(t, f.hub, ch, n)
+	for i, ev := range evs {
+		if want := fmt.Sprint(i); string(ev.KV.Value) != want || ev.KV.ModRevision != int64(i+2) {
+			t.Fatalf("event %d: %s, want value %s at revision %d", i, render(evs[i:i+1]), want, i+2)
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !f.hub.Synced(w) {
+		if time.Now().After(deadline) {
+			t.Fatal("the watcher never synced again")
+		}
+		time.Sleep(time.Millisecond) // catch-up has no event to wait on from here
+	}
+	f.put("k999", "live")
+	if evs, _ := collect(t, f.hub, ch, 1); string(evs[0].KV.Value) != "live" {
+		t.Fatalf("after catching up: %s", render(evs))
+	}
+}
+
+func TestCompactedStartIsCancelled(t *testing.T) {
+	f := newFixture(t)
+	for i := range 5 {
+		f.put("a", fmt.Sprint(i))
+	}
+	if err := f.store.Compact(4); err != nil {
+		t.Fatal(err)
+	}
+	ch := make(chan Response, 4)
+	f.hub.Watch(Request{WatchID: 3, Key: []byte("a"), StartRevision: 2}, ch)
+	_, canceled := collect(t, f.hub, ch, 1)
+	if canceled == nil || canceled.CompactRevision != 4 || canceled.WatchID != 3 {
+		t.Fatalf("cancel %+v, want one with compact revision 4", canceled)
+	}
+}
+
+func TestFiltersAndRanges(t *testing.T) {
+	f := newFixture(t)
+	noPut := make(chan Response, 16)
+	noDel := make(chan Response, 16)
+	all := make(chan Response, 16)
+	f.hub.Watch(Request{WatchID: 1, Key: []byte("a"), End: []byte{0}, NoPut: true}, noPut)
+	f.hub.Watch(Request{WatchID: 2, Key: []byte("b"), End: []byte("c"), NoDelete: true}, noDel)
+	f.hub.Watch(Request{WatchID: 3, Key: []byte{0}, End: []byte{0}}, all)
+	f.put("a", "1")
+	f.put("b1", "2")
+	f.del("b1")
+	f.put("c", "3")
+	f.del("a")
+	if evs, _ := collect(t, f.hub, noPut, 2); render(evs) != "del b1=@4;del a=@6;" {
+		t.Fatalf("NOPUT watcher: %s", render(evs))
+	}
+	if evs, _ := collect(t, f.hub, noDel, 1); render(evs) != "put b1=2@3;" {
+		t.Fatalf("NODELETE range watcher: %s", render(evs))
+	}
+	if evs, _ := collect(t, f.hub, all, 5); len(evs) != 5 {
+		t.Fatalf("all-keys watcher: %s", render(evs))
+	}
+}
+
+func TestManyWatchersOnOneKeySeeEveryEventInOrder(t *testing.T) {
+	f := newFixture(t)
+	const watchers, writes = 1000, 50
+	chans := make([]chan Response, watchers)
+	for i := range chans {
+		// Small queues: most watchers fall behind and catch up.
+		chans[i] = make(chan Response, 1+i%8)
+		f.hub.Watch(Request{WatchID: int64(i), Key: []byte("hot")}, chans[i])
+	}
+	for i := range writes {
+		f.put("hot", fmt.Sprint(i))
+	}
+	for i, ch := range chans {
+		evs, _ := collect(t, f.hub, ch, writes)
+		for j, ev := range evs {
+			if string(ev.KV.Value) != fmt.Sprint(j) {
+				t.Fatalf("watcher %d, event %d: %s", i, j, render(evs[j:j+1]))
+			}
+		}
+	}
+}
