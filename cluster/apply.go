@@ -162,22 +162,25 @@ func (noLeases) LeaseExists(int64) bool { return false }
 func (s *Server) applyV3(r *pb.InternalRaftRequest) Result {
 	switch {
 	case r.Put != nil:
-		res, _, err := s.kv.Put(wire.PutRequest(r.Put), noLeases{})
+		res, evs, err := s.kv.Put(wire.PutRequest(r.Put), noLeases{})
 		if err != nil {
 			return Result{Err: err}
 		}
+		s.notifyWatchers(evs)
 		return Result{Resp: wire.PutResponse(&res)}
 	case r.DeleteRange != nil:
-		res, _, err := s.kv.Delete(wire.DeleteRequest(r.DeleteRange))
+		res, evs, err := s.kv.Delete(wire.DeleteRequest(r.DeleteRange))
 		if err != nil {
 			return Result{Err: err}
 		}
+		s.notifyWatchers(evs)
 		return Result{Resp: wire.DeleteResponse(&res)}
 	case r.Txn != nil:
-		res, _, err := s.kv.Txn(wire.TxnRequest(r.Txn), noLeases{})
+		res, evs, err := s.kv.Txn(wire.TxnRequest(r.Txn), noLeases{})
 		if err != nil {
 			return Result{Err: err}
 		}
+		s.notifyWatchers(evs)
 		return Result{Resp: wire.TxnResponse(&res)}
 	case r.Compaction != nil:
 		if err := s.kv.Compact(r.Compaction.Revision); err != nil {
@@ -189,6 +192,15 @@ func (s *Server) applyV3(r *pb.InternalRaftRequest) Result {
 		return Result{}
 	default:
 		return Result{Err: fmt.Errorf("cluster: request %v names no operation this member can apply", r.Header)}
+	}
+}
+
+// notifyWatchers hands a write's events to the watchers, before the
+// proposer learns the write is done: a watch created after a client saw
+// the write's revision starts after it.
+func (s *Server) notifyWatchers(evs []mvcc.Event) {
+	if len(evs) > 0 {
+		s.watchers.Notify(s.kv.Rev(), evs)
 	}
 }
 

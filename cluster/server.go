@@ -19,6 +19,7 @@ import (
 
 	"github.com/larchkv/larch/cluster/transport"
 	"github.com/larchkv/larch/cluster/wal"
+	"github.com/larchkv/larch/cluster/watch"
 	"github.com/larchkv/larch/tree"
 	"github.com/larchkv/larch/tree/mvcc"
 )
@@ -91,6 +92,8 @@ type Server struct {
 
 	kv *mvcc.Store
 	v2 *tree.Store
+	// watchers are fed the keyspace's changes by the apply loop.
+	watchers *watch.Hub
 
 	// membersMu guards members, removed and confState; the apply loop
 	// writes them, API readers copy them.
@@ -233,6 +236,9 @@ func NewServer(cfg Config) (*Server, error) {
 	}
 	if err == nil {
 		err = s.startTransport()
+	}
+	if err == nil {
+		s.watchers = watch.New(s.kv, s.logger)
 	}
 	if err != nil {
 		if s.wal != nil {
@@ -496,6 +502,7 @@ func (s *Server) Stop() {
 		close(s.stopping)
 		s.transport.Stop()
 		s.wg.Wait()
+		s.watchers.Stop()
 		s.walMu.Lock()
 		if err := s.wal.Close(); err != nil {
 			s.logger.Warn("closing wal", "error", err)
@@ -536,6 +543,9 @@ func (s *Server) Term() uint64 { return s.term.Load() }
 
 // Leader returns the current leader's ID, 0 when there is none.
 func (s *Server) Leader() MemberID { return MemberID(s.leader.Load()) }
+
+// Watchers returns the hub that delivers the keyspace's changes.
+func (s *Server) Watchers() *watch.Hub { return s.watchers }
 
 // KV returns the v3 keyspace. Callers read it; only the apply loop writes it.
 func (s *Server) KV() *mvcc.Store { return s.kv }

@@ -173,6 +173,7 @@ func (s *Server) applySnapshot(meta raftpb.SnapshotMetadata) error {
 		return fmt.Errorf("cluster: received snapshot at index %d: %w", meta.Index, err)
 	}
 	s.restoreState(st)
+	s.watchers.Restored(s.kv.Rev())
 	s.reconcilePeers(st.members)
 	s.lastSnapIndex = meta.Index
 	s.lastSnapshotSize.Store(int64(len(data)))

@@ -52,6 +52,9 @@ type Config struct {
 	MaxRequestBytes int
 	// QuotaBackendBytes is the space quota reported by Status (--quota-backend-bytes).
 	QuotaBackendBytes int64
+	// WatchProgressNotifyInterval is how often watchers that asked for
+	// progress notifications get one when idle (etcd's 10 minutes).
+	WatchProgressNotifyInterval time.Duration
 	// EnablePprof serves runtime profiles under /debug/pprof/ (--enable-pprof).
 	EnablePprof bool
 	// Handlers are more HTTP handlers for the client port, by mux pattern
@@ -67,7 +70,13 @@ const (
 	DefaultQuotaBackendBytes = 2 << 30
 )
 
+// DefaultWatchProgressNotifyInterval is etcd's.
+const DefaultWatchProgressNotifyInterval = 10 * time.Minute
+
 func (c *Config) validate() error {
+	if c.WatchProgressNotifyInterval == 0 {
+		c.WatchProgressNotifyInterval = DefaultWatchProgressNotifyInterval
+	}
 	if c.MaxTxnOps == 0 {
 		c.MaxTxnOps = DefaultMaxTxnOps
 	}
@@ -132,7 +141,7 @@ func New(member *cluster.Server, cfg Config) (*Server, error) {
 	pb.RegisterKVServer(s.grpc, &kvServer{s: s})
 	pb.RegisterMaintenanceServer(s.grpc, &maintenanceServer{s: s})
 	pb.RegisterClusterServer(s.grpc, &clusterServer{s: s})
-	pb.RegisterWatchServer(s.grpc, &pb.UnimplementedWatchServer{})
+	pb.RegisterWatchServer(s.grpc, &watchServer{s: s})
 	pb.RegisterLeaseServer(s.grpc, &pb.UnimplementedLeaseServer{})
 	pb.RegisterAuthServer(s.grpc, &authServer{s: s})
 

@@ -45,6 +45,10 @@ type Response struct {
 	Canceled        bool
 	// Progress marks an empty response that only tells the revision.
 	Progress bool
+	// Created and CancelReason are never set by the Hub: a stream that
+	// shares its queue with its watchers uses them for its own answers.
+	Created      bool
+	CancelReason string
 }
 
 // Request describes a watcher.
@@ -279,6 +283,28 @@ func (h *Hub) unsyncLocked(w *Watcher, next int64) {
 	w.next = next
 	h.unsynced[w] = struct{}{}
 	h.wakeUp()
+}
+
+// Restored tells the Hub that the keyspace was replaced by a leader's
+// snapshot at revision rev, skipping the revisions in between: every synced
+// watcher catches up from the restored keyspace's history, or is
+// cancelled if it was compacted there.
+func (h *Hub) Restored(rev int64) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if rev <= h.notified {
+		return
+	}
+	next := h.notified + 1
+	var synced []*Watcher
+	for _, ws := range h.byKey {
+		synced = append(synced, ws...)
+	}
+	synced = append(synced, h.ranges...)
+	for _, w := range synced {
+		h.unsyncLocked(w, next)
+	}
+	h.notified = rev
 }
 
 // wants reports whether the watcher's filters let ev through.
