@@ -599,6 +599,11 @@ func (s *Server) publish() {
 	}
 }
 
+// ElectionTimeout is the Raft election timeout.
+func (s *Server) ElectionTimeout() time.Duration {
+	return time.Duration(s.cfg.ElectionTicks) * s.cfg.TickInterval
+}
+
 // RequestTimeout is how long a proposal may wait: etcd's 5 s plus two
 // election timeouts.
 func (s *Server) RequestTimeout() time.Duration {

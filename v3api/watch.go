@@ -2,6 +2,7 @@ package v3api
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"sync"
 	"time"
@@ -9,6 +10,7 @@ import (
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	"go.etcd.io/etcd/api/v3/mvccpb"
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
+	"google.golang.org/grpc/metadata"
 
 	"github.com/larchkv/larch/cluster/watch"
 	"github.com/larchkv/larch/tree/mvcc"
@@ -74,17 +76,51 @@ func (ws *watchServer) Watch(stream pb.Watch_WatchServer) error {
 		watchers: map[int64]*streamWatcher{},
 	}
 	defer st.cancelAll()
+	// etcdctl and clientv3.WithRequireLeader ask that the stream end when
+	// the member has no leader: it refuses to start without one, and
+	// cancels once the leader has been gone for three election timeouts.
+	var leaderCheck <-chan time.Time
+	if requiresLeader(stream.Context()) {
+		if ws.s.member.Leader() == 0 {
+			return rpctypes.ErrGRPCNoLeader
+		}
+		t := time.NewTicker(ws.s.member.ElectionTimeout())
+		defer t.Stop()
+		leaderCheck = t.C
+	}
+	leaderless := 0
 	errc := make(chan error, 2)
 	go func() { errc <- st.recvLoop() }()
 	go func() { errc <- st.sendLoop() }()
-	select {
-	case err := <-errc:
-		return err
-	case <-stream.Context().Done():
-		return stream.Context().Err()
-	case <-ws.s.stopc:
-		return rpctypes.ErrGRPCStopped
+	for {
+		select {
+		case err := <-errc:
+			return err
+		case <-stream.Context().Done():
+			return stream.Context().Err()
+		case <-ws.s.stopc:
+			return rpctypes.ErrGRPCStopped
+		case <-leaderCheck:
+			if ws.s.member.Leader() != 0 {
+				leaderless = 0
+				continue
+			}
+			if leaderless++; leaderless >= 3 {
+				return rpctypes.ErrGRPCNoLeader
+			}
+		}
 	}
+}
+
+// requiresLeader reports whether the client asked, in its metadata, that
+// the stream need a leader (clientv3.WithRequireLeader).
+func requiresLeader(ctx context.Context) bool {
+	md, ok := metadata.FromIncomingContext(ctx)
+	if !ok {
+		return false
+	}
+	vs := md.Get(rpctypes.MetadataRequireLeaderKey)
+	return len(vs) > 0 && vs[0] == rpctypes.MetadataHasLeader
 }
 
 func (st *watchStream) cancelAll() {

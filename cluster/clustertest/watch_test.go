@@ -100,3 +100,34 @@ func TestWatchSurvivesMemberKills(t *testing.T) {
 		}
 	}
 }
+
+// TestRequireLeaderWatchEndsWithoutLeader: a watch made with
+// clientv3.WithRequireLeader (as etcdctl's) on a member cut off from the
+// others ends with etcd's "no leader" error instead of waiting forever.
+func TestRequireLeaderWatchEndsWithoutLeader(t *testing.T) {
+	c := New(t, Config{Size: 3})
+	m := c.Followers(c.WaitLeader())[0]
+	cli := m.Client()
+	wch := cli.Watch(clientv3.WithRequireLeader(context.Background()), "k")
+	if err := cli.RequestProgress(clientv3.WithRequireLeader(context.Background())); err != nil {
+		t.Fatal(err)
+	}
+	c.Isolate(m)
+	timeout := time.After(30 * time.Second)
+	for {
+		select {
+		case resp, ok := <-wch:
+			if !ok {
+				t.Fatal("watch closed without an error")
+			}
+			if err := resp.Err(); err != nil {
+				if err.Error() != "etcdserver: no leader" {
+					t.Fatalf("watch ended with %v, want etcdserver: no leader", err)
+				}
+				return
+			}
+		case <-timeout:
+			t.Fatal("the watch of a leaderless member did not end")
+		}
+	}
+}
