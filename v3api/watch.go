@@ -30,8 +30,9 @@ const (
 )
 
 // watchQueueSize is how many responses a stream holds before its watchers
-// fall behind and catch up from history (etcd's chanBufLen is 128).
-const watchQueueSize = 128
+// fall behind and catch up from history (etcd's chanBufLen is 128; a crowd
+// of watchers of one key on one stream gets one response each per write).
+const watchQueueSize = 512
 
 type watchServer struct {
 	pb.UnimplementedWatchServer
@@ -275,7 +276,10 @@ func (st *watchStream) sendLoop() error {
 	for {
 		select {
 		case r := <-st.queue:
-			st.hub.Kick()
+			if len(st.queue) == cap(st.queue)-1 {
+				// The queue was full: watchers that found it so can go on.
+				st.hub.Kick(st.queue)
+			}
 			var batch []watch.Response
 			switch {
 			case r.Created && !r.Canceled:

@@ -94,10 +94,15 @@ type Hub struct {
 	// notified is the last revision Notify was given.
 	notified int64
 	// byKey holds the synced single-key watchers by key; ranges the synced
-	// range watchers.
-	byKey    map[string][]*Watcher
-	ranges   []*Watcher
-	unsynced map[*Watcher]struct{}
+	// range watchers. Sets, so that a watcher leaves in O(1) however many
+	// watch the same key.
+	byKey  map[string]map[*Watcher]struct{}
+	ranges map[*Watcher]struct{}
+	// unsynced holds the unsynced watchers by the queue they send to, and
+	// ready the queues worth a catch-up round: one that got a new unsynced
+	// watcher or was drained (Kick). Queues still full are left alone.
+	unsynced map[chan<- Response]map[*Watcher]struct{}
+	ready    map[chan<- Response]bool
 
 	wake     chan struct{} // one slot: wake-ups merge
 	stopc    chan struct{}
@@ -123,8 +128,10 @@ func New(store *mvcc.Store, logger *slog.Logger) *Hub {
 		store:    store,
 		logger:   logger,
 		notified: store.Rev(),
-		byKey:    map[string][]*Watcher{},
-		unsynced: map[*Watcher]struct{}{},
+		byKey:    map[string]map[*Watcher]struct{}{},
+		ranges:   map[*Watcher]struct{}{},
+		unsynced: map[chan<- Response]map[*Watcher]struct{}{},
+		ready:    map[chan<- Response]bool{},
 		wake:     make(chan struct{}, 1),
 		stopc:    make(chan struct{}),
 		done:     make(chan struct{}),
@@ -160,8 +167,7 @@ func (h *Hub) Watch(req Request, out chan<- Response) (*Watcher, int64) {
 	if w.next > h.notified {
 		h.addSyncedLocked(w)
 	} else {
-		h.unsynced[w] = struct{}{}
-		h.wakeUp()
+		h.addUnsyncedLocked(w)
 	}
 	return w, h.notified
 }
@@ -178,48 +184,66 @@ func (h *Hub) removeLocked(w *Watcher) {
 		return
 	}
 	w.canceled = true
-	delete(h.unsynced, w)
+	h.deleteUnsyncedLocked(w)
 	if !w.synced {
 		return
 	}
 	w.synced = false
 	if w.req.End == nil {
 		k := string(w.req.Key)
-		ws := h.byKey[k]
-		for i, o := range ws {
-			if o == w {
-				ws = append(ws[:i], ws[i+1:]...)
-				break
-			}
-		}
-		if len(ws) == 0 {
+		delete(h.byKey[k], w)
+		if len(h.byKey[k]) == 0 {
 			delete(h.byKey, k)
-		} else {
-			h.byKey[k] = ws
 		}
 		return
 	}
-	for i, o := range h.ranges {
-		if o == w {
-			h.ranges = append(h.ranges[:i], h.ranges[i+1:]...)
-			return
-		}
-	}
+	delete(h.ranges, w)
 }
 
 func (h *Hub) addSyncedLocked(w *Watcher) {
 	w.synced = true
 	if w.req.End == nil {
-		h.byKey[string(w.req.Key)] = append(h.byKey[string(w.req.Key)], w)
+		k := string(w.req.Key)
+		if h.byKey[k] == nil {
+			h.byKey[k] = map[*Watcher]struct{}{}
+		}
+		h.byKey[k][w] = struct{}{}
 		return
 	}
-	h.ranges = append(h.ranges, w)
+	h.ranges[w] = struct{}{}
 }
 
-// Kick tells the Hub that a consumer freed room in a queue: watchers that
+// Kick tells the Hub that a consumer freed room in queue: its watchers that
 // fell behind because it was full are retried at once, instead of at the
-// next catch-up tick. It never blocks.
-func (h *Hub) Kick() { h.wakeUp() }
+// next catch-up tick. It never blocks for long.
+func (h *Hub) Kick(queue chan<- Response) {
+	h.mu.Lock()
+	if len(h.unsynced[queue]) > 0 {
+		h.ready[queue] = true
+	}
+	h.mu.Unlock()
+	h.wakeUp()
+}
+
+func (h *Hub) addUnsyncedLocked(w *Watcher) {
+	ws := h.unsynced[w.out]
+	if ws == nil {
+		ws = map[*Watcher]struct{}{}
+		h.unsynced[w.out] = ws
+	}
+	ws[w] = struct{}{}
+	h.ready[w.out] = true
+	h.wakeUp()
+}
+
+func (h *Hub) deleteUnsyncedLocked(w *Watcher) {
+	ws := h.unsynced[w.out]
+	delete(ws, w)
+	if len(ws) == 0 {
+		delete(h.unsynced, w.out)
+		delete(h.ready, w.out)
+	}
+}
 
 func (h *Hub) wakeUp() {
 	select {
@@ -254,10 +278,10 @@ func (h *Hub) Notify(rev int64, events []mvcc.Event) {
 		matched[w] = append(matched[w], ev)
 	}
 	for _, ev := range events {
-		for _, w := range h.byKey[string(ev.KV.Key)] {
+		for w := range h.byKey[string(ev.KV.Key)] {
 			add(w, ev)
 		}
-		for _, w := range h.ranges {
+		for w := range h.ranges {
 			if inRange(ev.KV.Key, w.req.Key, w.req.End) {
 				add(w, ev)
 			}
@@ -281,8 +305,7 @@ func (h *Hub) unsyncLocked(w *Watcher, next int64) {
 	h.removeLocked(w)
 	w.canceled = false
 	w.next = next
-	h.unsynced[w] = struct{}{}
-	h.wakeUp()
+	h.addUnsyncedLocked(w)
 }
 
 // Restored tells the Hub that the keyspace was replaced by a leader's
@@ -298,9 +321,13 @@ func (h *Hub) Restored(rev int64) {
 	next := h.notified + 1
 	var synced []*Watcher
 	for _, ws := range h.byKey {
-		synced = append(synced, ws...)
+		for w := range ws {
+			synced = append(synced, w)
+		}
 	}
-	synced = append(synced, h.ranges...)
+	for w := range h.ranges {
+		synced = append(synced, w)
+	}
 	for _, w := range synced {
 		h.unsyncLocked(w, next)
 	}
@@ -332,39 +359,66 @@ func (h *Hub) run() {
 	ticker := time.NewTicker(catchUpInterval)
 	defer ticker.Stop()
 	for {
+		all := false
 		select {
 		case <-h.wake:
 		case <-ticker.C:
+			// A backstop: every queue, kicked or not.
+			all = true
 		case <-h.stopc:
 			return
 		}
 		h.mu.Lock()
-		if len(h.unsynced) == 0 {
-			h.mu.Unlock()
-			continue
-		}
-		ws := make([]*Watcher, 0, len(h.unsynced))
-		for w := range h.unsynced {
-			ws = append(ws, w)
-		}
-		h.mu.Unlock()
-		progressed := false
-		for _, w := range ws {
-			if h.catchUp(w) {
-				progressed = true
+		var ws []*Watcher
+		for q, set := range h.unsynced {
+			if !all && !h.ready[q] {
+				continue
+			}
+			delete(h.ready, q)
+			if len(q) == cap(q) {
+				continue // nothing could be sent; its consumer kicks when it drains
+			}
+			for w := range set {
+				ws = append(ws, w)
 			}
 		}
-		if progressed {
-			// More may be due right away (a limited read, a watcher that
-			// fell behind again): go round without waiting for the ticker.
-			h.wakeUp()
+		h.mu.Unlock()
+		// Watchers of the same keys behind by the same amount (a crowd on
+		// one stream that overflowed together) share one history read.
+		reads := map[historyKey]historyRead{}
+		for _, w := range ws {
+			if len(w.out) == cap(w.out) {
+				continue
+			}
+			if h.catchUp(w, reads) {
+				// It got only part of what it missed: go round again
+				// without waiting for a kick or the ticker.
+				h.mu.Lock()
+				h.ready[w.out] = true
+				h.mu.Unlock()
+				h.wakeUp()
+			}
 		}
 	}
 }
 
+// historyKey names one read of the keyspace's history.
+type historyKey struct {
+	key, end string
+	endNil   bool
+	from     int64
+}
+
+type historyRead struct {
+	events  []mvcc.Event
+	through int64
+	err     error
+}
+
 // catchUp sends w what it missed, as far as history and its queue allow,
-// and reports whether it made progress.
-func (h *Hub) catchUp(w *Watcher) bool {
+// and reports whether it has more to catch up right away. reads caches this
+// round's history reads.
+func (h *Hub) catchUp(w *Watcher, reads map[historyKey]historyRead) bool {
 	h.mu.Lock()
 	if w.canceled || w.synced {
 		h.mu.Unlock()
@@ -372,12 +426,15 @@ func (h *Hub) catchUp(w *Watcher) bool {
 	}
 	from, upTo := w.next, h.notified
 	h.mu.Unlock()
-	if len(w.out) == cap(w.out) {
-		return false // nothing could be sent: do not read history for it
-	}
 
 	var resp Response
-	events, through, err := h.store.History(w.req.Key, w.req.End, from, catchUpLimit)
+	hk := historyKey{key: string(w.req.Key), end: string(w.req.End), endNil: w.req.End == nil, from: from}
+	read, ok := reads[hk]
+	if !ok {
+		read.events, read.through, read.err = h.store.History(w.req.Key, w.req.End, from, catchUpLimit)
+		reads[hk] = read
+	}
+	events, through, err := read.events, read.through, read.err
 	switch {
 	case errors.Is(err, mvcc.ErrCompacted):
 		resp = Response{WatchID: w.req.WatchID, Canceled: true, CompactRevision: h.store.CompactRev(), Revision: upTo}
@@ -386,7 +443,8 @@ func (h *Hub) catchUp(w *Watcher) bool {
 		return false
 	default:
 		through = min(through, upTo)
-		kept := events[:0]
+		// events is shared with other watchers of the same read.
+		var kept []mvcc.Event
 		for _, ev := range events {
 			if ev.KV.ModRevision <= through && w.wants(ev) {
 				kept = append(kept, ev)
@@ -409,12 +467,13 @@ func (h *Hub) catchUp(w *Watcher) bool {
 	}
 	if resp.Canceled {
 		h.removeLocked(w)
-		return true
+		return false
 	}
 	w.next = through + 1
 	if w.next > h.notified {
-		delete(h.unsynced, w)
+		h.deleteUnsyncedLocked(w)
 		h.addSyncedLocked(w)
+		return false
 	}
 	return true
 }

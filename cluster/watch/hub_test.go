@@ -54,14 +54,14 @@ func (noLeases) LeaseExists(int64) bool { return false }
 
 // collect reads responses until it has n events or a cancellation,
 // kicking the hub after each as a stream's sender does.
-func collect(t *testing.T, h *Hub, ch <-chan Response, n int) ([]mvcc.Event, *Response) {
+func collect(t *testing.T, h *Hub, ch chan Response, n int) ([]mvcc.Event, *Response) {
 	t.Helper()
 	var evs []mvcc.Event
 	timeout := time.After(10 * time.Second)
 	for len(evs) < n {
 		select {
 		case r := <-ch:
-			h.Kick()
+			h.Kick(ch)
 			if r.Canceled {
 				return evs, &r
 			}
