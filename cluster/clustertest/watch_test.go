@@ -46,7 +46,27 @@ func TestWatchSurvivesMemberKills(t *testing.T) {
 		}
 	}()
 
+	// Between kills, the writes go on until some more are acknowledged.
+	ackedAtLeast := func(n int) {
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			mu.Lock()
+			got := len(acked)
+			mu.Unlock()
+			if got >= n {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("only %d writes acknowledged, waiting for %d", got, n)
+			}
+			time.Sleep(5 * time.Millisecond) // acknowledgements have no event to wait on here
+		}
+	}
 	kill := func(m *Member) {
+		mu.Lock()
+		n := len(acked)
+		mu.Unlock()
+		ackedAtLeast(n + 20)
 		m.Kill()
 		m.Restart()
 		c.WaitLeader()
@@ -55,6 +75,10 @@ func TestWatchSurvivesMemberKills(t *testing.T) {
 	for _, m := range c.Members() {
 		kill(m)
 	}
+	mu.Lock()
+	n := len(acked)
+	mu.Unlock()
+	ackedAtLeast(n + 20)
 	close(stop)
 	<-writerDone
 
