@@ -65,11 +65,13 @@ func (s *Server) runApply() {
 				s.appliedTerm = last.Term
 				s.applied.advance(last.Index)
 				proposalsApplied.Add(float64(n))
-				s.maybeSnapshot(last.Index)
+				s.maybeSnapshot(last.Index, false)
 			}
 			if b.applied != nil {
 				close(b.applied)
 			}
+		case <-s.snapshotNow:
+			s.maybeSnapshot(s.applied.current(), true)
 		case <-s.stopping:
 			return
 		}
@@ -234,9 +236,14 @@ func (s *Server) applyMemberAttrs(r *membershippb.ClusterMemberAttrSetRequest) {
 //
 // The state is captured here, in the apply loop, as copy-on-write views;
 // encoding and writing happen elsewhere.
-func (s *Server) maybeSnapshot(index uint64) {
-	if index-s.lastSnapIndex < s.cfg.SnapshotCount || s.bytesSinceSnap < s.lastSnapshotSize.Load() ||
-		!s.snapshotting.CompareAndSwap(false, true) {
+//
+// force skips the cadence: a peer needs a snapshot newer than the last.
+func (s *Server) maybeSnapshot(index uint64, force bool) {
+	due := index-s.lastSnapIndex >= s.cfg.SnapshotCount && s.bytesSinceSnap >= s.lastSnapshotSize.Load()
+	if force {
+		due = index > s.lastSnapIndex
+	}
+	if !due || !s.snapshotting.CompareAndSwap(false, true) {
 		return
 	}
 	s.lastSnapIndex = index

@@ -386,6 +386,12 @@ func (s *Server) validateConfChangeLocked(cc raftpb.ConfChange, c confChangeCont
 		if !exists {
 			return ErrIDNotFound
 		}
+		// Raft cannot run without a voter: it would stop every member, on
+		// every replay of this entry. The checks before proposing do not
+		// see two removals proposed through two members at once.
+		if !existing.IsLearner && len(s.votersLocked()) == 1 {
+			return ErrNotEnoughStartedMembers
+		}
 	case raftpb.ConfChangeUpdateNode:
 		if !exists {
 			return ErrIDNotFound
@@ -465,7 +471,8 @@ func (s *Server) applyConfChange(cc raftpb.ConfChange, index uint64) error {
 		if cc.Type == raftpb.ConfChangeRemoveNode && id == s.id {
 			// Give the change time to reach the others before this member
 			// goes: as the leader, it may be the only one that knows it is
-			// committed.
+			// committed, and it keeps heartbeating (and so passing the
+			// commit on) until then.
 			s.logger.Warn("this member was removed from the cluster; stopping soon")
 			time.AfterFunc(10*s.cfg.TickInterval, func() { s.fail(ErrRemoved) })
 		}

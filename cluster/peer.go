@@ -284,6 +284,39 @@ func getMembers(client *http.Client, peerURL string) (ClusterID, []Member, error
 	return ClusterID(cid), members, nil
 }
 
+// checkNotBootstrapped refuses to bootstrap a member that the running
+// cluster knows as started (etcd's isMemberBootstrapped): its data dir was
+// lost, and a voter that forgot its log and its votes could lose
+// acknowledged writes. Peers that do not answer are taken as not started
+// yet, as they are when a cluster first comes up.
+func (s *Server) checkNotBootstrapped(id MemberID) error {
+	if len(s.cfg.InitialCluster) < 2 {
+		return nil
+	}
+	client := s.peerHTTPClient()
+	client.Timeout = time.Second
+	defer client.CloseIdleConnections()
+	for _, im := range s.cfg.InitialCluster {
+		if im.Name == s.cfg.Name {
+			continue
+		}
+		for _, u := range im.PeerURLs {
+			_, members, err := getMembers(client, u)
+			if err != nil {
+				continue
+			}
+			for _, m := range members {
+				// Client URLs come only with a member's own publication; the
+				// name may come from --initial-cluster.
+				if m.ID == id && len(m.ClientURLs) > 0 {
+					return fmt.Errorf("cluster: member %s has already been bootstrapped", id)
+				}
+			}
+		}
+	}
+	return nil
+}
+
 // reconcilePeers makes the transport send to exactly the members.
 func (s *Server) reconcilePeers(members []Member) {
 	if s.transport == nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"go.etcd.io/raft/v3"
@@ -188,10 +189,12 @@ func (s *Server) handleReady(rd raft.Ready) bool {
 		return true
 	}
 	batch := applyBatch{entries: rd.CommittedEntries, snapshot: snap}
-	if !s.bootstrapping && hasConfChange(rd.CommittedEntries) {
+	if !s.bootstrapping && !leading && hasConfChange(rd.CommittedEntries) {
 		// Raft takes an entry as applied at Advance; a configuration change
 		// must really be applied by then, or this member could campaign or
-		// count votes under the old configuration (etcd's waitApply).
+		// count votes under the old configuration (etcd's waitApply). A
+		// leader need not wait, as in etcd: it is not campaigning, and it
+		// takes no new change before this one is committed.
 		batch.applied = make(chan struct{})
 	}
 	// While the apply loop is busy, keep serving commands: it may be
@@ -290,11 +293,35 @@ func (s *Server) persist(hs raftpb.HardState, ents []raftpb.Entry, prev raftpb.H
 }
 
 // send hands Raft's messages to the transport, which never blocks.
+//
+// Raft sends the newest stored snapshot to a follower that needs one; a
+// member added since cannot use it (its Raft ignores a snapshot whose
+// configuration lacks it), so instead of sending it the leader takes a new
+// one and Raft, told the send failed, asks again.
 func (s *Server) send(msgs []raftpb.Message) {
 	// The transport starts after the bootstrap Ready, which sends nothing.
-	if len(msgs) > 0 && s.transport != nil {
-		s.transport.Send(msgs)
+	if len(msgs) == 0 || s.transport == nil {
+		return
 	}
+	for i := range msgs {
+		m := &msgs[i]
+		if m.Type != raftpb.MsgSnap || m.Snapshot == nil || inConfState(&m.Snapshot.Metadata.ConfState, m.To) {
+			continue
+		}
+		to := m.To
+		m.To = raft.None // the transport skips it
+		s.reports.add(func(rn *raft.RawNode) { rn.ReportSnapshot(to, raft.SnapshotFailure) })
+		select {
+		case s.snapshotNow <- struct{}{}:
+		default:
+		}
+	}
+	s.transport.Send(msgs)
+}
+
+func inConfState(cs *raftpb.ConfState, id uint64) bool {
+	return slices.Contains(cs.Voters, id) || slices.Contains(cs.Learners, id) ||
+		slices.Contains(cs.VotersOutgoing, id) || slices.Contains(cs.LearnersNext, id)
 }
 
 func (s *Server) onLeaderChange(old, lead uint64) {

@@ -52,6 +52,10 @@ var errNeverBootstrapped = errors.New("cluster: wal was never bootstrapped")
 type walMetadata struct {
 	MemberID  MemberID  `json:"memberID"`
 	ClusterID ClusterID `json:"clusterID"`
+	// JoinPeers are the members a member joining a running cluster learned
+	// from its peers: until the log brings the membership, they are whom
+	// it answers, restarts included.
+	JoinPeers []Member `json:"joinPeers,omitempty"`
 }
 
 // Server is one member: a Raft node, its WAL and snapshots, and the state
@@ -128,6 +132,8 @@ type Server struct {
 	readMu        sync.Mutex
 	readPending   *readNotifier
 
+	// snapshotNow asks the apply loop for a snapshot outside the cadence.
+	snapshotNow chan struct{}
 	// snapshotting is set while a background snapshot is being written.
 	snapshotting   atomic.Bool
 	lastSnapIndex  uint64 // apply loop only
@@ -173,6 +179,7 @@ func NewServer(cfg Config) (*Server, error) {
 		recvc:         make(chan raftpb.Message, 1024),
 		reports:       peerReports{wake: make(chan struct{}, 1)},
 		confChangeSem: make(chan struct{}, 1),
+		snapshotNow:   make(chan struct{}, 1),
 		applyc:        make(chan applyBatch, 256),
 		// Unbuffered, like raft.Node's: a proposal that gives up before the
 		// raft loop took it (no leader, say) never reaches the log.
@@ -208,10 +215,10 @@ func NewServer(cfg Config) (*Server, error) {
 		MaxInflightMsgs: 512,
 		CheckQuorum:     true,
 		PreVote:         true,
-		// A leader that removes itself steps down at once instead of
-		// leading a cluster it is no longer part of.
-		StepDownOnRemoval: true,
-		Logger:            raftLogger{s.logger},
+		// StepDownOnRemoval stays off, as in etcd: a leader that removed
+		// itself keeps heartbeating, and so passing the commit of its
+		// removal on, until it stops a few ticks later.
+		Logger: raftLogger{s.logger},
 	}
 	exists, err := wal.Exist(walDir)
 	if err != nil {
@@ -279,6 +286,9 @@ func (s *Server) bootstrap(walDir string, rcfg *raft.Config) error {
 		}
 		ids = append(ids, m.ID)
 		peers = append(peers, raft.Peer{ID: uint64(m.ID), Context: ctx})
+	}
+	if err := s.checkNotBootstrapped(self.ID); err != nil {
+		return err
 	}
 	s.id = self.ID
 	s.clusterID = ComputeClusterID(ids)
@@ -390,7 +400,7 @@ func (s *Server) join(walDir string, rcfg *raft.Config) error {
 	// The membership itself arrives with the log; until then the transport
 	// must know whom to answer.
 	s.joinPeers = members
-	meta, err := json.Marshal(walMetadata{MemberID: s.id, ClusterID: s.clusterID})
+	meta, err := json.Marshal(walMetadata{MemberID: s.id, ClusterID: s.clusterID, JoinPeers: members})
 	if err != nil {
 		return err
 	}
@@ -455,6 +465,7 @@ func (s *Server) restart(walDir string, rcfg *raft.Config) error {
 		return errNeverBootstrapped
 	}
 	s.id, s.clusterID = meta.MemberID, meta.ClusterID
+	s.joinPeers = meta.JoinPeers
 	s.warnIfFlagsDescribeAnotherCluster()
 	rents := make([]raftpb.Entry, len(ents))
 	for i, e := range ents {

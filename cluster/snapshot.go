@@ -199,6 +199,14 @@ func (s *Server) writeSnapshot(index, term uint64, st stateView) error {
 		return err
 	}
 	s.walMu.Lock()
+	if last := s.wal.LastSnapshotMark(); mark.Index <= last.Index {
+		// A leader's snapshot, newer than this one, was installed while it
+		// was written: this one is of no use any more (Release removes it
+		// in time).
+		s.walMu.Unlock()
+		s.logger.Info("dropping a snapshot superseded by the leader's", "index", index, "leader-snapshot-index", last.Index)
+		return nil
+	}
 	err = s.wal.SaveSnapshot(mark)
 	s.walMu.Unlock()
 	if err != nil {

@@ -458,6 +458,13 @@ func (w *WAL) SaveSnapshot(mark SnapshotMark) error {
 	return nil
 }
 
+// LastSnapshotMark returns the newest snapshot mark recorded.
+func (w *WAL) LastSnapshotMark() SnapshotMark {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.mark
+}
+
 // ReleaseTo removes the segments that a replay of the entries after index
 // does not need: those before the last segment created when the log ended
 // at or before index. An index beyond the last recorded snapshot mark is
