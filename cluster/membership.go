@@ -474,7 +474,17 @@ func (s *Server) applyConfChange(cc raftpb.ConfChange, index uint64) error {
 			// committed, and it keeps heartbeating (and so passing the
 			// commit on) until then.
 			s.logger.Warn("this member was removed from the cluster; stopping soon")
-			time.AfterFunc(10*s.cfg.TickInterval, func() { s.fail(ErrRemoved) })
+			// Called from the apply loop, which wg counts: Add cannot race
+			// with Stop's Wait reaching zero.
+			s.wg.Add(1)
+			go func() {
+				defer s.wg.Done()
+				select {
+				case <-time.After(10 * s.cfg.TickInterval):
+					s.fail(ErrRemoved)
+				case <-s.stopping:
+				}
+			}()
 		}
 	}
 	s.waiters.trigger(cc.ID, outcome{res: Result{Resp: members, Err: verr}})
