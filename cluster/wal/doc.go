@@ -106,6 +106,14 @@
 // LoadNewestAvailable skip it, and move it aside so Release cannot keep it
 // in place of a usable one.
 //
+// Snapshotter.Receive, which stores a snapshot streamed by a peer, does the
+// same with a temporary file named uniquely ("<name>.snap.recv-<random>.tmp"),
+// so that neither Save nor another Receive of the same mark writes to it.
+// It reads the stream without the Snapshotter's lock, which a stalled
+// sender could otherwise hold for minutes; only the rename and the
+// directory fsync take it. Load removes the temporary files that a crash
+// left, but not those of the Receives in progress.
+//
 // # Replay, torn tails and corruption
 //
 // Open picks the last segment created when the log ended at or before the

@@ -29,13 +29,19 @@ const (
 // Snapshotter keeps the snapshot files of a member in one directory, one
 // file per snapshot, named "%016x-%016x.snap" of the mark's index and term.
 // The file format is in doc.go. A Snapshotter is safe for concurrent use;
-// its methods run one at a time.
+// its methods run one at a time, except that Receive waits for the network
+// without the lock.
 type Snapshotter struct {
 	dir string
 	fs  FS
 	log *slog.Logger
 
-	mu sync.Mutex // serializes the methods: Load must not clean up a file Save is writing
+	// mu serializes the methods, but for the network transfer of a
+	// Receive: Load must not clean up a file Save is writing.
+	mu sync.Mutex
+	// receiving holds the paths of the temporary files of the Receives in
+	// progress, which Load's clean-up must leave alone. Guarded by mu.
+	receiving map[string]struct{}
 }
 
 // NewSnapshotter returns a Snapshotter for dir, which Save creates if
@@ -246,8 +252,9 @@ func (s *Snapshotter) Release(keep int) error {
 }
 
 // listLocked returns the marks of the snapshot files, newest first. With
-// cleanup it removes the temporary files of interrupted Saves (none can be
-// in progress: Save holds the lock).
+// cleanup it removes the temporary files of interrupted Saves and Receives:
+// none of a Save can be in progress (Save holds the lock), and those of the
+// Receives in progress are in s.receiving.
 func (s *Snapshotter) listLocked(cleanup bool) ([]SnapshotMark, error) {
 	names, err := s.fs.List(s.dir)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -262,12 +269,10 @@ func (s *Snapshotter) listLocked(cleanup bool) ([]SnapshotMark, error) {
 			marks = append(marks, m)
 			continue
 		}
-		if base, ok := strings.CutSuffix(name, tmpExt); ok && cleanup {
-			if _, ok := parseSnapName(base); ok {
-				path := filepath.Join(s.dir, name)
-				if err := s.fs.Remove(path); err != nil {
-					s.log.Warn("wal: removing an unfinished snapshot file", "path", path, "err", err)
-				}
+		path := filepath.Join(s.dir, name)
+		if _, busy := s.receiving[path]; cleanup && !busy && isSnapTemp(name) {
+			if err := s.fs.Remove(path); err != nil {
+				s.log.Warn("wal: removing an unfinished snapshot file", "path", path, "err", err)
 			}
 		}
 	}

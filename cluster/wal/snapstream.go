@@ -7,8 +7,12 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"io/fs"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 )
 
 // The peer transport moves snapshot files between members as they are on
@@ -46,25 +50,29 @@ func (s *Snapshotter) OpenFile(mark SnapshotMark) (io.ReadCloser, int64, error) 
 // the bytes arrive and makes the file durable under its final name only if
 // all of them hold, so a torn or altered stream leaves nothing behind. Like
 // Save, the mark must be recorded in the WAL afterwards.
+//
+// The stream goes into a temporary file of its own, with the Snapshotter
+// unlocked: a sender that stalls holds up neither the member's Save, LoadAt
+// and OpenFile nor another Receive, even of the same mark. Only the rename
+// to the final name takes the lock.
 func (s *Snapshotter) Receive(mark SnapshotMark, r io.Reader) (err error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if err := s.fs.MkdirAll(s.dir, 0o700); err != nil {
-		return fmt.Errorf("wal: %w", err)
-	}
 	path := filepath.Join(s.dir, snapName(mark))
-	tmp := path + tmpExt
-	f, err := s.fs.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	tmp, err := s.createReceiveTemp(mark)
 	if err != nil {
-		return fmt.Errorf("wal: %w", err)
+		return fmt.Errorf("wal: receiving snapshot %s: %w", path, err)
 	}
-	closed := false
+	f, closed, renamed := tmp.f, false, false
 	defer func() {
+		if !closed {
+			f.Close()
+		}
+		if !renamed {
+			_ = s.fs.Remove(tmp.path)
+		}
+		s.mu.Lock()
+		delete(s.receiving, tmp.path)
+		s.mu.Unlock()
 		if err != nil {
-			if !closed {
-				f.Close()
-			}
-			_ = s.fs.Remove(tmp)
 			err = fmt.Errorf("wal: receiving snapshot %s: %w", path, err)
 		}
 	}()
@@ -126,10 +134,69 @@ func (s *Snapshotter) Receive(mark SnapshotMark, r io.Reader) (err error) {
 	if err := f.Close(); err != nil {
 		return err
 	}
-	if err := s.fs.Rename(tmp, path); err != nil {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.fs.Rename(tmp.path, path); err != nil {
 		return err
 	}
+	renamed = true
 	return s.fs.SyncDir(s.dir)
+}
+
+// receiveInfix sits between the snapshot file name and a random suffix in
+// the name of a Receive's temporary file: "<name>.snap.recv-%016x.tmp".
+// Save's temporary file is "<name>.snap.tmp", so the two never collide.
+const receiveInfix = ".recv-"
+
+// receiveTemp is the temporary file of a Receive in progress.
+type receiveTemp struct {
+	path string
+	f    File
+}
+
+// createReceiveTemp creates a uniquely named temporary file for a Receive
+// at mark and records it in s.receiving, so that Load does not take it for
+// the leftover of a crash.
+func (s *Snapshotter) createReceiveTemp(mark SnapshotMark) (receiveTemp, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.fs.MkdirAll(s.dir, 0o700); err != nil {
+		return receiveTemp{}, err
+	}
+	for {
+		path := filepath.Join(s.dir, fmt.Sprintf("%s%s%016x%s", snapName(mark), receiveInfix, rand.Uint64(), tmpExt))
+		f, err := s.fs.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if errors.Is(err, fs.ErrExist) {
+			continue
+		}
+		if err != nil {
+			return receiveTemp{}, err
+		}
+		if s.receiving == nil {
+			s.receiving = map[string]struct{}{}
+		}
+		s.receiving[path] = struct{}{}
+		return receiveTemp{path: path, f: f}, nil
+	}
+}
+
+// isSnapTemp reports whether name is the temporary file of a Save
+// ("<name>.snap.tmp") or of a Receive ("<name>.snap.recv-%016x.tmp").
+func isSnapTemp(name string) bool {
+	base, ok := strings.CutSuffix(name, tmpExt)
+	if !ok {
+		return false
+	}
+	if _, ok := parseSnapName(base); ok {
+		return true
+	}
+	i := strings.LastIndex(base, receiveInfix)
+	if i < 0 || len(base)-i-len(receiveInfix) != 16 {
+		return false
+	}
+	_, err := strconv.ParseUint(base[i+len(receiveInfix):], 16, 64)
+	_, ok = parseSnapName(base[:i])
+	return ok && err == nil
 }
 
 // LoadAt returns the data of the snapshot at mark, checked.
