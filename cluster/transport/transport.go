@@ -211,8 +211,9 @@ func (t *Transport) ActiveSince(id uint64) time.Time {
 	return time.Time{}
 }
 
-// Send queues msgs for their peers without blocking. Messages to unknown
-// peers, or to peers whose queue is full, are dropped and reported.
+// Send queues msgs for their peers without blocking. Messages to peers
+// whose queue is full are dropped and the peer reported unreachable;
+// messages to unknown peers are dropped, a MsgSnap reported as failed.
 func (t *Transport) Send(msgs []raftpb.Message) {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
@@ -224,6 +225,10 @@ func (t *Transport) Send(msgs []raftpb.Message) {
 		p, ok := t.peers[m.To]
 		if !ok {
 			t.logger.Debug("dropping message to unknown peer", "to", fmt.Sprintf("%x", m.To), "type", m.Type.String())
+			if m.Type == raftpb.MsgSnap {
+				// Raft holds the follower in StateSnapshot until told.
+				t.cfg.Raft.ReportSnapshot(m.To, raft.SnapshotFailure)
+			}
 			continue
 		}
 		if t.cfg.Drop != nil && t.cfg.Drop(m.To) {

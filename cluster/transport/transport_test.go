@@ -293,3 +293,18 @@ func TestRemovedPeerStreamIsCut(t *testing.T) {
 		t.Fatal("the removed member was never told")
 	}
 }
+
+// Raft keeps a follower in StateSnapshot until the transfer is reported, so
+// a snapshot that cannot even be sent is reported as failed.
+func TestSnapshotToUnknownPeerIsReported(t *testing.T) {
+	a := newNode(t, 1, 100)
+	a.t.Send([]raftpb.Message{{Type: raftpb.MsgSnap, From: 1, To: 9, Snapshot: &raftpb.Snapshot{Metadata: raftpb.SnapshotMetadata{Index: 50, Term: 3}}}})
+	select {
+	case st := <-a.raft.snapStatus:
+		if st != raft.SnapshotFailure {
+			t.Fatalf("snapshot status %v", st)
+		}
+	default:
+		t.Fatal("a snapshot to an unknown peer was not reported")
+	}
+}
