@@ -38,7 +38,9 @@ type peer struct {
 	activeSince     atomic.Int64 // unix nanoseconds; 0 while the stream is down
 	lastOpenError   string       // run's goroutine only: the last failure logged loudly
 	lastUnreachable atomic.Int64 // unix nanoseconds of the last report
-	snapshots       sync.WaitGroup
+	// wg counts the goroutines that stop waits for besides run: the
+	// snapshot sender and the readers of the streams.
+	wg sync.WaitGroup
 }
 
 func newPeer(t *Transport, id uint64, urls []string) *peer {
@@ -75,10 +77,12 @@ func (p *peer) failedURL() {
 	p.urlsMu.Unlock()
 }
 
+// stop stops the peer's goroutines and waits for them. Ending run closes
+// the stream, which ends its reader.
 func (p *peer) stop() {
 	p.cancel()
 	<-p.done
-	p.snapshots.Wait()
+	p.wg.Wait()
 }
 
 // reportUnreachable tells Raft that a message to the peer was lost, at
@@ -265,7 +269,9 @@ func (p *peer) open() (*stream, error) {
 	// The peer never writes on the stream: a read returns only when the
 	// connection is gone.
 	st := &stream{p: p, conn: conn, dead: make(chan struct{})}
+	p.wg.Add(1)
 	go func() {
+		defer p.wg.Done()
 		_, _ = io.Copy(io.Discard, br)
 		stopWatch()
 		conn.Close()
@@ -292,9 +298,9 @@ func (s *stream) close() {
 // sendSnapshot streams the snapshot file named by m to the peer on its own
 // goroutine and reports the outcome to Raft.
 func (p *peer) sendSnapshot(m raftpb.Message) {
-	p.snapshots.Add(1)
+	p.wg.Add(1)
 	go func() {
-		defer p.snapshots.Done()
+		defer p.wg.Done()
 		meta := m.Snapshot.Metadata
 		start := time.Now()
 		err := p.postSnapshot(m)

@@ -427,8 +427,10 @@ func (t *Transport) serveStream(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// track records a hijacked connection so Stop can close it; it reports
-// false if the transport is stopped already.
+// track counts a handler in t.wg, so that Stop waits for it (closing the
+// servers does not wait for their handlers), and records its hijacked
+// connection c, if not nil, so that Stop can close it. It reports false,
+// and counts nothing, once the transport is stopped.
 func (t *Transport) track(c net.Conn, from uint64) bool {
 	t.serversMu.Lock()
 	defer t.serversMu.Unlock()
@@ -437,20 +439,31 @@ func (t *Transport) track(c net.Conn, from uint64) bool {
 		return false
 	default:
 	}
-	t.conns[c] = from
-	// Stop waits for the handler too: closing the servers does not.
+	if c != nil {
+		t.conns[c] = from
+	}
 	t.wg.Add(1)
 	return true
 }
 
+// untrack ends what track began.
 func (t *Transport) untrack(c net.Conn) {
-	t.serversMu.Lock()
-	delete(t.conns, c)
-	t.serversMu.Unlock()
+	if c != nil {
+		t.serversMu.Lock()
+		delete(t.conns, c)
+		t.serversMu.Unlock()
+	}
 	t.wg.Done()
 }
 
 func (t *Transport) serveSnapshot(w http.ResponseWriter, r *http.Request) {
+	// Stop waits for the handler: it writes to the snapshot directory,
+	// which is the member's again once Stop returns.
+	if !t.track(nil, 0) {
+		http.Error(w, "the member is stopping", http.StatusServiceUnavailable)
+		return
+	}
+	defer t.untrack(nil)
 	from, ok := t.checkRequest(w, r)
 	if !ok {
 		return
@@ -469,7 +482,10 @@ func (t *Transport) serveSnapshot(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	t.logger.Info("received snapshot", "from", fmt.Sprintf("%x", from), "index", meta.Index, "term", meta.Term, "took", time.Since(start).String())
-	if err := t.cfg.Raft.Process(r.Context(), m); err != nil {
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	defer context.AfterFunc(t.ctx, cancel)()
+	if err := t.cfg.Raft.Process(ctx, m); err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
 	}

@@ -4,10 +4,14 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"slices"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -306,5 +310,101 @@ func TestSnapshotToUnknownPeerIsReported(t *testing.T) {
 		}
 	default:
 		t.Fatal("a snapshot to an unknown peer was not reported")
+	}
+}
+
+// sendPartialSnapshot posts a snapshot at index and term from member from
+// to member to at url, as a sender that stalls would: the message frame
+// and part of a body announced as size bytes long, then nothing. The
+// connection is closed when the test ends.
+func sendPartialSnapshot(t *testing.T, url string, from, to, clusterID, index, term uint64, sent []byte, size int) net.Conn {
+	t.Helper()
+	conn, err := net.Dial("tcp", strings.TrimPrefix(url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	frame, err := appendFrame(nil, &raftpb.Message{Type: raftpb.MsgSnap, From: from, To: to,
+		Snapshot: &raftpb.Snapshot{Metadata: raftpb.SnapshotMetadata{Index: index, Term: term}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	head := fmt.Sprintf("POST %s HTTP/1.1\r\nHost: peer\r\nContent-Type: application/octet-stream\r\n"+
+		"%s: %x\r\n%s: %x\r\n%s: %x\r\nContent-Length: %d\r\n\r\n",
+		snapshotPath, headerClusterID, clusterID, headerFrom, from, headerTo, to, len(frame)+size)
+	if _, err := conn.Write(slices.Concat([]byte(head), frame, sent)); err != nil {
+		t.Fatal(err)
+	}
+	return conn
+}
+
+// slowSnapshots is a Snapshots whose Receive reads until the stream
+// breaks, then takes a while to finish, as writing out a file does.
+type slowSnapshots struct {
+	memSnapshots
+	entered  chan struct{}
+	finished atomic.Bool
+}
+
+func (s *slowSnapshots) Receive(index, term uint64, r io.Reader) error {
+	close(s.entered)
+	_, err := io.Copy(io.Discard, r)
+	time.Sleep(50 * time.Millisecond) // the work a handler does after its last read
+	s.finished.Store(true)
+	return err
+}
+
+// Stop waits for the snapshot handlers: once it returns, none of them is
+// still writing to the member's snapshot directory.
+func TestStopWaitsForSnapshotHandlers(t *testing.T) {
+	snaps := &slowSnapshots{entered: make(chan struct{})}
+	b := newNode(t, 2, 100, func(c *Config) { c.Snapshots = snaps })
+	sendPartialSnapshot(t, b.url, 1, 2, 100, 50, 3, []byte("larchsnp"), 1<<20)
+	select {
+	case <-snaps.entered:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the snapshot never reached Receive")
+	}
+	b.t.Stop()
+	if !snaps.finished.Load() {
+		t.Fatal("Stop returned while a snapshot handler was still in Receive")
+	}
+}
+
+// lingeringConn is a connection whose reads, once it is closed, take a
+// while to return, so that a reader goroutine outlives the close: readers
+// counts the reads that ended that way.
+type lingeringConn struct {
+	net.Conn
+	readers *atomic.Int32
+}
+
+func (c lingeringConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if errors.Is(err, net.ErrClosed) {
+		time.Sleep(50 * time.Millisecond) // the reader is slow to notice
+		c.readers.Add(1)
+	}
+	return n, err
+}
+
+// Stopping a peer waits for the goroutine that reads its stream.
+func TestRemovePeerWaitsForStreamReader(t *testing.T) {
+	var readers atomic.Int32
+	a := newNode(t, 1, 100, func(c *Config) {
+		c.Dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			conn, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			return lingeringConn{conn, &readers}, nil
+		}
+	})
+	b := newNode(t, 2, 100)
+	a.t.AddPeer(2, []string{b.url})
+	waitActive(t, a.t, 2)
+	a.t.RemovePeer(2)
+	if readers.Load() == 0 {
+		t.Fatal("RemovePeer returned while the stream's reader was still running")
 	}
 }
