@@ -28,6 +28,39 @@
 // side holds the snapshot in memory. The outcome is reported to Raft with
 // ReportSnapshot.
 //
+// One snapshot at a time goes to a peer. Raft sends another MsgSnap
+// whenever a rejection sends the follower back to probing, possibly before
+// the first transfer ended; that one is reported failed at once, and Raft
+// probes again later (by then the first has often landed). A MsgSnap to a
+// peer the transport does not know is reported failed too: Raft keeps the
+// follower waiting for a snapshot until it hears how the last one ended.
+//
+// A transfer fails when it moves no byte for Config.SnapshotStall (10 s):
+// the receiver pushes a read deadline forward before each read of the body
+// (http.ResponseController), and the sender's connections, which carry
+// nothing but snapshots, push a write deadline forward as each write makes
+// progress. Without them a peer that goes silent mid-transfer (a power
+// loss, a partition with no reset) is noticed only by TCP keep-alives or
+// retransmission timeouts, minutes later, and Raft meanwhile keeps the
+// follower waiting for the snapshot. A deadline on the whole transfer was
+// rejected: a large snapshot on a slow link is not a dead peer.
+//
+// # Goroutines
+//
+// Every goroutine has an owner that stops it and waits for it. The
+// Transport owns the peers' run goroutines, the servers' Serve loops and
+// the handlers. http.Server.Close does not wait for handlers, so a
+// snapshot handler, and a stream handler once it has hijacked its
+// connection, counts itself in the Transport's WaitGroup (the stream
+// handler also records its connection for Stop to close), and a stopped
+// Transport refuses new ones: once Stop returns, nothing writes to the
+// member's snapshot directory. A snapshot handler stops reading when the
+// Transport stops, so Stop does not wait for the rest of a transfer. A
+// peer owns its snapshot sender and the reader of each stream it opened
+// (which notices the other side closing); stopping the peer cancels its
+// context, which ends run, closes the stream and aborts the POST, and then
+// waits for both.
+//
 // # Identity
 //
 // Every request carries the sender's member ID, the receiver's and the
@@ -39,5 +72,5 @@
 // Rejected designs: one HTTP request per message (a round trip and headers
 // per heartbeat), and gRPC streams (a second RPC stack on the peer port
 // that etcd's peers do not speak either). HTTPS arrives by plugging a TLS
-// dialer into Config.RoundTripper and TLS listeners into Serve.
+// dialer into Config.Dial and TLS listeners into Serve.
 package transport

@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -41,6 +42,8 @@ type peer struct {
 	// wg counts the goroutines that stop waits for besides run: the
 	// snapshot sender and the readers of the streams.
 	wg sync.WaitGroup
+	// snapshotting is set while a snapshot is on its way to the peer.
+	snapshotting atomic.Bool
 }
 
 func newPeer(t *Transport, id uint64, urls []string) *peer {
@@ -296,14 +299,24 @@ func (s *stream) close() {
 }
 
 // sendSnapshot streams the snapshot file named by m to the peer on its own
-// goroutine and reports the outcome to Raft.
+// goroutine and reports the outcome to Raft. While one is on its way,
+// another is reported failed at once rather than sent beside it: Raft
+// resends a snapshot whenever a rejection sends the follower back to
+// probing, and two transfers would only share the bandwidth.
 func (p *peer) sendSnapshot(m raftpb.Message) {
+	meta := m.Snapshot.Metadata
+	if !p.snapshotting.CompareAndSwap(false, true) {
+		p.t.logger.Debug("a snapshot is already on its way to the peer, dropping another", "peer-id", fmt.Sprintf("%x", p.id), "index", meta.Index)
+		p.t.cfg.Raft.ReportSnapshot(p.id, raft.SnapshotFailure)
+		return
+	}
 	p.wg.Add(1)
 	go func() {
 		defer p.wg.Done()
-		meta := m.Snapshot.Metadata
 		start := time.Now()
 		err := p.postSnapshot(m)
+		// Before the report: Raft may send the next one at once.
+		p.snapshotting.Store(false)
 		if err != nil {
 			if p.ctx.Err() == nil {
 				p.t.logger.Warn("failed to send snapshot", "peer-id", fmt.Sprintf("%x", p.id), "index", meta.Index, "error", err)
@@ -388,3 +401,27 @@ func (f *frameReader) next() (raftpb.Message, error) {
 
 // rest returns what follows the frames read so far.
 func (f *frameReader) rest() io.Reader { return f.r }
+
+// stallConn is a connection of the snapshot client whose writes fail once
+// they have moved nothing for stall: a peer that stops reading, without
+// closing the connection, fails the transfer instead of holding it until
+// TCP gives up.
+type stallConn struct {
+	net.Conn
+	stall time.Duration
+}
+
+func (c *stallConn) Write(p []byte) (int, error) {
+	var done int
+	for {
+		_ = c.Conn.SetWriteDeadline(time.Now().Add(c.stall))
+		n, err := c.Conn.Write(p[done:])
+		done += n
+		// A write cut by the deadline after some progress goes on. (A
+		// TLS connection refuses every write after a timeout; it then
+		// fails here, as it should.)
+		if err == nil || n == 0 || !errors.Is(err, os.ErrDeadlineExceeded) {
+			return done, err
+		}
+	}
+}

@@ -58,6 +58,10 @@ type Config struct {
 	Drop func(to uint64) bool
 	// Logger receives structured logs; nil means slog.Default().
 	Logger *slog.Logger
+	// SnapshotStall is how long a snapshot transfer may go without moving
+	// a byte before it fails, on either side. Zero means 10 s; tests
+	// shorten it.
+	SnapshotStall time.Duration
 }
 
 func (c *Config) validate() error {
@@ -72,6 +76,12 @@ func (c *Config) validate() error {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
+	}
+	switch {
+	case c.SnapshotStall == 0:
+		c.SnapshotStall = defaultSnapshotStall
+	case c.SnapshotStall < 0:
+		return fmt.Errorf("transport: negative SnapshotStall %v", c.SnapshotStall)
 	}
 	return nil
 }
@@ -96,6 +106,10 @@ const (
 	// maxFrameSize bounds a received message, so a broken stream cannot
 	// make the receiver allocate without limit.
 	maxFrameSize = 512 << 20
+	// defaultSnapshotStall is Config.SnapshotStall's default: without it, a
+	// peer gone silent mid-transfer is noticed only by TCP keep-alives
+	// (receiving, ~2.5 min) or retransmission timeouts (sending, ~15 min).
+	defaultSnapshotStall = 10 * time.Second
 )
 
 // Transport sends and receives the Raft messages of one member.
@@ -130,8 +144,16 @@ func New(cfg Config) (*Transport, error) {
 		ctx:    ctx,
 		cancel: cancel,
 		cfg:    cfg,
+		// The client carries only snapshots: its connections fail a
+		// write that moves nothing for SnapshotStall.
 		client: &http.Client{Transport: &http.Transport{
-			DialContext:           cfg.Dial,
+			DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+				c, err := cfg.Dial(ctx, network, addr)
+				if err != nil {
+					return nil, err
+				}
+				return &stallConn{Conn: c, stall: cfg.SnapshotStall}, nil
+			},
 			ResponseHeaderTimeout: responseTimeout,
 			MaxIdleConnsPerHost:   2,
 		}},
@@ -468,7 +490,11 @@ func (t *Transport) serveSnapshot(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	fr := newFrameReader(r.Body)
+	body := newStallReader(w, r.Body, t.cfg.SnapshotStall)
+	defer body.finish()
+	// Stop ends the transfer also on a server Serve did not start.
+	defer context.AfterFunc(t.ctx, body.interrupt)()
+	fr := newFrameReader(body)
 	m, err := fr.next()
 	if err != nil || m.Type != raftpb.MsgSnap || m.Snapshot == nil {
 		http.Error(w, "expected a snapshot message", http.StatusBadRequest)
@@ -476,7 +502,9 @@ func (t *Transport) serveSnapshot(w http.ResponseWriter, r *http.Request) {
 	}
 	meta := m.Snapshot.Metadata
 	start := time.Now()
-	if err := t.cfg.Snapshots.Receive(meta.Index, meta.Term, fr.rest()); err != nil {
+	err = t.cfg.Snapshots.Receive(meta.Index, meta.Term, fr.rest())
+	body.finish() // the deadlines are for the transfer, not for Process
+	if err != nil {
 		t.logger.Warn("failed to receive snapshot", "from", fmt.Sprintf("%x", from), "index", meta.Index, "error", err)
 		http.Error(w, "snapshot refused: "+err.Error(), http.StatusBadRequest)
 		return
@@ -502,4 +530,59 @@ func appendFrame(b []byte, m *raftpb.Message) ([]byte, error) {
 		return nil, err
 	}
 	return b, nil
+}
+
+// stallReader reads a request body with a read deadline pushed forward
+// before each read, so that a sender that sends nothing for stall fails
+// the read, however long the whole body takes.
+type stallReader struct {
+	r     io.Reader
+	rc    *http.ResponseController
+	stall time.Duration
+
+	mu   sync.Mutex // guards done, and orders the deadline changes
+	done bool       // after finish or interrupt: no more reads
+}
+
+func newStallReader(w http.ResponseWriter, r io.Reader, stall time.Duration) *stallReader {
+	return &stallReader{r: r, rc: http.NewResponseController(w), stall: stall}
+}
+
+// errInterrupted is what a read of an interrupted stallReader returns.
+var errInterrupted = errors.New("transport: the member is stopping")
+
+func (s *stallReader) Read(p []byte) (int, error) {
+	s.mu.Lock()
+	if s.done {
+		s.mu.Unlock()
+		return 0, errInterrupted
+	}
+	// A server that cannot set deadlines reads without them, as before.
+	_ = s.rc.SetReadDeadline(time.Now().Add(s.stall))
+	s.mu.Unlock()
+	n, err := s.r.Read(p)
+	if err != nil {
+		// The body is over (or broken): the server's own read of the
+		// next request must not inherit the deadline.
+		s.finish()
+	}
+	return n, err
+}
+
+// finish clears the deadline; the body is not read any more.
+func (s *stallReader) finish() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.done {
+		s.done = true
+		_ = s.rc.SetReadDeadline(time.Time{})
+	}
+}
+
+// interrupt fails the read in progress and every later one.
+func (s *stallReader) interrupt() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.done = true
+	_ = s.rc.SetReadDeadline(time.Unix(1, 0))
 }

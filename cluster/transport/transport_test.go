@@ -1,6 +1,7 @@
 package transport
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -8,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -406,5 +408,141 @@ func TestRemovePeerWaitsForStreamReader(t *testing.T) {
 	a.t.RemovePeer(2)
 	if readers.Load() == 0 {
 		t.Fatal("RemovePeer returned while the stream's reader was still running")
+	}
+}
+
+// A sender that goes silent in the middle of a snapshot, without closing
+// the connection, fails the transfer once it has sent nothing for
+// SnapshotStall; nothing reaches Raft.
+func TestSnapshotReceiveFailsWhenSenderStalls(t *testing.T) {
+	b := newNode(t, 2, 100, func(c *Config) { c.SnapshotStall = 100 * time.Millisecond })
+	conn := sendPartialSnapshot(t, b.url, 1, 2, 100, 50, 3, []byte("larchsnp"), 1<<20)
+	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("no answer to a stalled snapshot: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("a stalled snapshot was answered %s", resp.Status)
+	}
+	select {
+	case m := <-b.raft.recv:
+		t.Fatalf("a stalled snapshot reached Raft: %+v", m)
+	default:
+	}
+}
+
+// stallingPeer listens as a peer that reads the start of a snapshot and
+// then goes silent without closing the connection. Other requests find
+// their connection closed. Each snapshot request read sends on the
+// returned channel.
+func stallingPeer(t *testing.T) (url string, snapshots <-chan struct{}) {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	snaps := make(chan struct{}, 100)
+	var wg sync.WaitGroup
+	var mu sync.Mutex // guards conns
+	var conns []net.Conn
+	wg.Go(func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+			wg.Go(func() {
+				_ = c.(*net.TCPConn).SetReadBuffer(4 << 10)
+				line, err := bufio.NewReader(c).ReadString('\n')
+				if err != nil || !strings.Contains(line, snapshotPath) {
+					c.Close()
+					return
+				}
+				snaps <- struct{}{}
+			})
+		}
+	})
+	t.Cleanup(func() {
+		l.Close()
+		mu.Lock()
+		for _, c := range conns {
+			c.Close()
+		}
+		mu.Unlock()
+		wg.Wait()
+	})
+	return "http://" + l.Addr().String(), snaps
+}
+
+// smallBuffers dials with a small send buffer, so that a peer that stops
+// reading blocks the writer soon.
+func smallBuffers(ctx context.Context, network, addr string) (net.Conn, error) {
+	c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+	if err != nil {
+		return nil, err
+	}
+	_ = c.(*net.TCPConn).SetWriteBuffer(4 << 10)
+	return c, nil
+}
+
+// senderToStallingPeer returns member 1, with the given SnapshotStall,
+// sending its snapshot m to a stallingPeer (member 2), once the peer has
+// read the start of it.
+func senderToStallingPeer(t *testing.T, stall time.Duration) (a *node, m raftpb.Message, snapshots <-chan struct{}) {
+	t.Helper()
+	url, snapshots := stallingPeer(t)
+	a = newNode(t, 1, 100, func(c *Config) {
+		c.SnapshotStall = stall
+		c.Dial = smallBuffers
+	})
+	a.snap.files = map[[2]uint64][]byte{{50, 3}: bytes.Repeat([]byte("snapshot"), 1<<20)}
+	a.t.AddPeer(2, []string{url})
+	m = raftpb.Message{Type: raftpb.MsgSnap, From: 1, To: 2, Snapshot: &raftpb.Snapshot{Metadata: raftpb.SnapshotMetadata{Index: 50, Term: 3}}}
+	a.t.Send([]raftpb.Message{m})
+	select {
+	case <-snapshots:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the snapshot never reached the peer")
+	}
+	return a, m, snapshots
+}
+
+// wantSnapshotStatus waits up to 10 s for the next snapshot report to f.
+func wantSnapshotStatus(t *testing.T, f *fakeRaft, want raft.SnapshotStatus, what string) {
+	t.Helper()
+	select {
+	case st := <-f.snapStatus:
+		if st != want {
+			t.Fatalf("%s: snapshot status %v, want %v", what, st, want)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("%s: not reported within 10 s", what)
+	}
+}
+
+// A peer that stops reading a snapshot, without closing the connection,
+// fails the transfer once nothing could be written for SnapshotStall, and
+// the failure is reported to Raft.
+func TestSnapshotSendFailsWhenPeerStalls(t *testing.T) {
+	a, _, _ := senderToStallingPeer(t, 200*time.Millisecond)
+	wantSnapshotStatus(t, a.raft, raft.SnapshotFailure, "a snapshot to a stalled peer")
+}
+
+// While a snapshot is on its way to a peer, another one for the same peer
+// (Raft resends when a rejection sends the follower back to probing) is
+// not sent beside it but reported failed at once; Raft tries again later.
+func TestOneSnapshotAtATimePerPeer(t *testing.T) {
+	a, m, snapshots := senderToStallingPeer(t, time.Minute) // the first stays stuck
+	a.t.Send([]raftpb.Message{m})
+	wantSnapshotStatus(t, a.raft, raft.SnapshotFailure, "a second snapshot while one is on its way")
+	select {
+	case <-snapshots:
+		t.Fatal("two snapshots were sent to the same peer at once")
+	default:
 	}
 }
