@@ -156,18 +156,14 @@ func decodeV3(payload []byte) (*pb.InternalRaftRequest, error) {
 	return r, nil
 }
 
-// noLeases answers "no" for every lease until the lease store exists.
-type noLeases struct{}
-
-func (noLeases) LeaseExists(int64) bool { return false }
-
 func (s *Server) applyV3(r *pb.InternalRaftRequest) Result {
 	switch {
 	case r.Put != nil:
-		res, evs, err := s.kv.Put(wire.PutRequest(r.Put), noLeases{})
+		res, evs, err := s.kv.Put(wire.PutRequest(r.Put), s.leases)
 		if err != nil {
 			return Result{Err: err}
 		}
+		s.attachLeases(evs)
 		s.notifyWatchers(evs)
 		return Result{Resp: wire.PutResponse(&res)}
 	case r.DeleteRange != nil:
@@ -175,13 +171,15 @@ func (s *Server) applyV3(r *pb.InternalRaftRequest) Result {
 		if err != nil {
 			return Result{Err: err}
 		}
+		s.attachLeases(evs)
 		s.notifyWatchers(evs)
 		return Result{Resp: wire.DeleteResponse(&res)}
 	case r.Txn != nil:
-		res, evs, err := s.kv.Txn(wire.TxnRequest(r.Txn), noLeases{})
+		res, evs, err := s.kv.Txn(wire.TxnRequest(r.Txn), s.leases)
 		if err != nil {
 			return Result{Err: err}
 		}
+		s.attachLeases(evs)
 		s.notifyWatchers(evs)
 		return Result{Resp: wire.TxnResponse(&res)}
 	case r.Compaction != nil:
@@ -189,6 +187,12 @@ func (s *Server) applyV3(r *pb.InternalRaftRequest) Result {
 			return Result{Err: err}
 		}
 		return Result{Resp: &pb.CompactionResponse{Header: &pb.ResponseHeader{Revision: s.kv.Rev()}}}
+	case r.LeaseGrant != nil:
+		return s.applyLeaseGrant(r.LeaseGrant)
+	case r.LeaseRevoke != nil:
+		return s.applyLeaseRevoke(r.LeaseRevoke)
+	case r.LeaseCheckpoint != nil:
+		return s.applyLeaseCheckpoint(r.LeaseCheckpoint)
 	case r.ClusterMemberAttrSet != nil:
 		s.applyMemberAttrs(r.ClusterMemberAttrSet)
 		return Result{}
@@ -271,6 +275,8 @@ type stateView struct {
 	// v2 is the encoded v2 store: it has no copy-on-write view, so it is
 	// encoded in the apply loop (v2 stores are small).
 	v2 []byte
+	// leases is the encoded lease store, small enough to encode here too.
+	leases []byte
 	// logBytes is how much log was applied since the previous snapshot.
 	logBytes int64
 	kv       *mvcc.Snapshot
@@ -293,11 +299,14 @@ func (s *Server) removedIDs() []MemberID {
 }
 
 func (s *Server) captureState() (stateView, error) {
-	var v2 bytes.Buffer
+	var v2, leases bytes.Buffer
 	if _, err := s.v2.WriteTo(&v2); err != nil {
 		return stateView{}, err
 	}
-	return stateView{kv: s.kv.Snapshot(), v2: v2.Bytes(), members: s.Members(), removed: s.removedIDs(),
+	if _, err := s.leases.WriteTo(&leases); err != nil {
+		return stateView{}, err
+	}
+	return stateView{kv: s.kv.Snapshot(), v2: v2.Bytes(), leases: leases.Bytes(), members: s.Members(), removed: s.removedIDs(),
 		clusterVersion: s.ClusterVersion(), confState: s.confStateCopy()}, nil
 }
 

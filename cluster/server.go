@@ -21,6 +21,7 @@ import (
 	"github.com/larchkv/larch/cluster/wal"
 	"github.com/larchkv/larch/cluster/watch"
 	"github.com/larchkv/larch/tree"
+	"github.com/larchkv/larch/tree/lease"
 	"github.com/larchkv/larch/tree/mvcc"
 )
 
@@ -98,6 +99,10 @@ type Server struct {
 	v2 *tree.Store
 	// watchers are fed the keyspace's changes by the apply loop.
 	watchers *watch.Hub
+	// leases are the replicated leases; leaseClock their deadlines while
+	// this member leads.
+	leases     *lease.Store
+	leaseClock leaseClock
 
 	// membersMu guards members, removed and confState; the apply loop
 	// writes them, API readers copy them.
@@ -174,6 +179,7 @@ func NewServer(cfg Config) (*Server, error) {
 		raftStorage:   raft.NewMemoryStorage(),
 		kv:            mvcc.New(),
 		v2:            tree.New(),
+		leases:        lease.New(),
 		members:       map[MemberID]*Member{},
 		removed:       map[MemberID]bool{},
 		recvc:         make(chan raftpb.Message, 1024),
@@ -498,7 +504,8 @@ func (s *Server) restart(walDir string, rcfg *raft.Config) error {
 }
 
 func (s *Server) start() {
-	s.wg.Add(5)
+	s.wg.Add(6)
+	go s.runLeases()
 	go s.runRaft()
 	go s.runApply()
 	go s.runReadIndex()

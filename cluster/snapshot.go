@@ -12,6 +12,7 @@ import (
 
 	"github.com/larchkv/larch/cluster/wal"
 	"github.com/larchkv/larch/tree"
+	"github.com/larchkv/larch/tree/lease"
 	"github.com/larchkv/larch/tree/mvcc"
 )
 
@@ -29,6 +30,7 @@ const (
 	sectionV2        byte = 4
 	sectionRemoved   byte = 5
 	sectionVersion   byte = 6
+	sectionLeases    byte = 7
 )
 
 // errBadSnapshot marks a snapshot payload this build cannot read.
@@ -37,6 +39,7 @@ var errBadSnapshot = errors.New("cluster: bad snapshot payload")
 type restoredState struct {
 	kv      *mvcc.Store
 	v2      *tree.Store
+	leases  *lease.Store
 	members []Member
 	removed []MemberID
 	// clusterVersion is "" until decided.
@@ -79,6 +82,7 @@ func encodeSnapshot(st stateView, sizeHint int64) ([]byte, error) {
 	}
 	section(sectionRemoved, removed)
 	section(sectionVersion, []byte(st.clusterVersion))
+	section(sectionLeases, st.leases)
 	buf.WriteByte(sectionEnd)
 	return buf.Bytes(), nil
 }
@@ -121,6 +125,8 @@ func decodeSnapshot(data []byte) (restoredState, error) {
 			err = json.Unmarshal(body, &st.removed)
 		case sectionVersion:
 			st.clusterVersion = string(body)
+		case sectionLeases:
+			st.leases, err = lease.Restore(bytes.NewReader(body))
 		default:
 			err = fmt.Errorf("unknown section %d", kind)
 		}
@@ -140,6 +146,11 @@ func (s *Server) restoreState(st restoredState) {
 	s.kv.ReplaceWith(st.kv)
 	if st.v2 != nil {
 		s.v2.ReplaceWith(st.v2)
+	}
+	if st.leases != nil {
+		s.leases.ReplaceWith(st.leases)
+	} else {
+		s.leases.ReplaceWith(lease.New())
 	}
 	s.membersMu.Lock()
 	defer s.membersMu.Unlock()

@@ -9,6 +9,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/larchkv/larch/cluster"
+	"github.com/larchkv/larch/tree/lease"
 	"github.com/larchkv/larch/tree/mvcc"
 )
 
@@ -23,6 +24,9 @@ var grpcErrors = []struct {
 	{mvcc.ErrValueProvided, rpctypes.ErrGRPCValueProvided},
 	{mvcc.ErrLeaseProvided, rpctypes.ErrGRPCLeaseProvided},
 	{mvcc.ErrLeaseNotFound, rpctypes.ErrGRPCLeaseNotFound},
+	{lease.ErrNotFound, rpctypes.ErrGRPCLeaseNotFound},
+	{lease.ErrExists, rpctypes.ErrGRPCLeaseExist},
+	{lease.ErrTTLTooLarge, rpctypes.ErrGRPCLeaseTTLTooLarge},
 	{mvcc.ErrInvalidSortOption, rpctypes.ErrGRPCInvalidSortOption},
 	{mvcc.ErrTooManyOps, rpctypes.ErrGRPCTooManyOps},
 	{mvcc.ErrDuplicateKey, rpctypes.ErrGRPCDuplicateKey},

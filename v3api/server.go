@@ -142,7 +142,7 @@ func New(member *cluster.Server, cfg Config) (*Server, error) {
 	pb.RegisterMaintenanceServer(s.grpc, &maintenanceServer{s: s})
 	pb.RegisterClusterServer(s.grpc, &clusterServer{s: s})
 	pb.RegisterWatchServer(s.grpc, &watchServer{s: s})
-	pb.RegisterLeaseServer(s.grpc, &pb.UnimplementedLeaseServer{})
+	pb.RegisterLeaseServer(s.grpc, &leaseServer{s: s})
 	pb.RegisterAuthServer(s.grpc, &authServer{s: s})
 
 	s.loopback = bufconn.Listen(1 << 20)

@@ -1,0 +1,388 @@
+package cluster
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
+
+	"github.com/larchkv/larch/tree/lease"
+	"github.com/larchkv/larch/tree/mvcc"
+)
+
+// Leases are replicated state (tree/lease), but their clock is the
+// leader's alone. The leader keeps a deadline per lease in memory
+// (leaseClock): a grant or a keep-alive sets it to now + TTL; when one
+// passes, the leader proposes the revocation, which every member applies
+// at the same index. A member that becomes leader gives every lease its
+// remaining time (the last checkpoint, or the whole TTL) plus an election
+// timeout, so that no lease expires because leadership moved; the leader
+// checkpoints the remaining times now and then, so that a long lease is not
+// renewed in full by each election. Keep-alives and TTL queries made on a
+// follower are forwarded to the leader over the peer port.
+
+// leaseClock is the leader's view of when each lease expires.
+type leaseClock struct {
+	mu        sync.Mutex // guards the fields below
+	leading   bool
+	deadlines map[lease.ID]time.Time
+}
+
+// Lease request timings (etcd's defaults).
+const (
+	leaseTick               = 500 * time.Millisecond
+	leaseRevokePerTick      = 500 // etcd revokes at most 1000 leases a second
+	leaseCheckpointInterval = 5 * time.Minute
+)
+
+// MinLeaseTTL is the shortest TTL a lease is granted, in seconds: one and
+// a half election timeouts, rounded up (etcd's rule), so that a lease
+// cannot expire during an election.
+func (s *Server) MinLeaseTTL() int64 {
+	min := time.Duration(3*s.cfg.ElectionTicks/2) * s.cfg.TickInterval
+	return int64((min + time.Second - 1) / time.Second)
+}
+
+// NewLeaseID returns a positive ID for a lease the client did not name.
+func (s *Server) NewLeaseID() int64 { return int64(s.reqIDs.next() & (1<<63 - 1)) }
+
+// Leases returns the lease store. Callers read it; the apply loop writes it.
+func (s *Server) Leases() *lease.Store { return s.leases }
+
+// applyLeaseGrant applies a grant and, on the leader, starts its clock.
+func (s *Server) applyLeaseGrant(r *pb.LeaseGrantRequest) Result {
+	if err := s.leases.Grant(lease.ID(r.ID), r.TTL); err != nil {
+		return Result{Err: err}
+	}
+	s.leaseClock.mu.Lock()
+	if s.leaseClock.leading {
+		s.leaseClock.deadlines[lease.ID(r.ID)] = time.Now().Add(time.Duration(r.TTL) * time.Second)
+	}
+	s.leaseClock.mu.Unlock()
+	return Result{Resp: &pb.LeaseGrantResponse{Header: &pb.ResponseHeader{Revision: s.kv.Rev()}, ID: r.ID, TTL: r.TTL}}
+}
+
+// applyLeaseRevoke removes a lease and deletes its keys, in one revision.
+func (s *Server) applyLeaseRevoke(r *pb.LeaseRevokeRequest) Result {
+	keys, err := s.leases.Revoke(lease.ID(r.ID))
+	if err != nil {
+		return Result{Err: err}
+	}
+	s.leaseClock.mu.Lock()
+	delete(s.leaseClock.deadlines, lease.ID(r.ID))
+	s.leaseClock.mu.Unlock()
+	if len(keys) > 0 {
+		txn := mvcc.TxnRequest{Success: make([]mvcc.Op, len(keys))}
+		for i, k := range keys {
+			txn.Success[i] = mvcc.Op{Delete: &mvcc.DeleteRequest{Key: []byte(k)}}
+		}
+		_, evs, err := s.kv.Txn(txn, s.leases)
+		if err != nil {
+			return Result{Err: fmt.Errorf("cluster: deleting the keys of lease %x: %w", r.ID, err)}
+		}
+		s.notifyWatchers(evs)
+	}
+	return Result{Resp: &pb.LeaseRevokeResponse{Header: &pb.ResponseHeader{Revision: s.kv.Rev()}}}
+}
+
+func (s *Server) applyLeaseCheckpoint(r *pb.LeaseCheckpointRequest) Result {
+	for _, cp := range r.Checkpoints {
+		s.leases.Checkpoint(lease.ID(cp.ID), cp.Remaining_TTL)
+	}
+	return Result{Resp: &pb.LeaseCheckpointResponse{Header: &pb.ResponseHeader{Revision: s.kv.Rev()}}}
+}
+
+// attachLeases keeps the leases' key sets in step with a write's events.
+func (s *Server) attachLeases(evs []mvcc.Event) {
+	for i := range evs {
+		ev := &evs[i]
+		if ev.PrevKV != nil && ev.PrevKV.Lease != 0 {
+			s.leases.Detach(lease.ID(ev.PrevKV.Lease), string(ev.KV.Key))
+		}
+		if ev.Type == mvcc.EventPut && ev.KV.Lease != 0 {
+			s.leases.Attach(lease.ID(ev.KV.Lease), string(ev.KV.Key))
+		}
+	}
+}
+
+// leadershipChanged starts or stops the lease clock.
+func (s *Server) leadershipChanged(leading bool) {
+	s.leaseClock.mu.Lock()
+	defer s.leaseClock.mu.Unlock()
+	if leading == s.leaseClock.leading {
+		return
+	}
+	s.leaseClock.leading = leading
+	s.leaseClock.deadlines = map[lease.ID]time.Time{}
+	if !leading {
+		return
+	}
+	// Everyone gets its time left plus an election's worth: the old leader
+	// may have renewed it just before it went.
+	now := time.Now()
+	extend := 2 * s.ElectionTimeout()
+	for _, l := range s.leases.All() {
+		left := l.TTL
+		if l.RemainingTTL > 0 {
+			left = l.RemainingTTL
+		}
+		s.leaseClock.deadlines[l.ID] = now.Add(time.Duration(left)*time.Second + extend)
+	}
+}
+
+// runLeases, on the leader, revokes expired leases and checkpoints the
+// remaining times.
+func (s *Server) runLeases() {
+	defer s.wg.Done()
+	ticker := time.NewTicker(leaseTick)
+	defer ticker.Stop()
+	lastCheckpoint := time.Now()
+	for {
+		select {
+		case <-ticker.C:
+		case <-s.stopping:
+			return
+		}
+		leading := s.Leader() == s.id
+		s.leadershipChanged(leading)
+		if !leading {
+			continue
+		}
+		now := time.Now()
+		var expired []lease.ID
+		s.leaseClock.mu.Lock()
+		for id, d := range s.leaseClock.deadlines {
+			if d.Before(now) {
+				expired = append(expired, id)
+			}
+		}
+		s.leaseClock.mu.Unlock()
+		slices.Sort(expired)
+		for _, id := range expired[:min(len(expired), leaseRevokePerTick)] {
+			s.wg.Add(1)
+			go func() {
+				defer s.wg.Done()
+				ctx, cancel := context.WithTimeout(context.Background(), s.RequestTimeout())
+				defer cancel()
+				_, err := s.Propose(ctx, &pb.InternalRaftRequest{LeaseRevoke: &pb.LeaseRevokeRequest{ID: int64(id)}})
+				if err != nil && !errors.Is(err, ErrStopped) {
+					s.logger.Warn("revoking an expired lease failed; retrying", "lease-id", fmt.Sprintf("%x", int64(id)), "error", err)
+				}
+			}()
+		}
+		if now.Sub(lastCheckpoint) >= leaseCheckpointInterval {
+			lastCheckpoint = now
+			s.checkpointLeases(now)
+		}
+	}
+}
+
+// checkpointLeases records, through Raft, the time left on every lease
+// that has less than its TTL left.
+func (s *Server) checkpointLeases(now time.Time) {
+	var cps []*pb.LeaseCheckpoint
+	s.leaseClock.mu.Lock()
+	for id, d := range s.leaseClock.deadlines {
+		l, ok := s.leases.Get(id)
+		left := int64(d.Sub(now) / time.Second)
+		if ok && left > 0 && left < l.TTL {
+			cps = append(cps, &pb.LeaseCheckpoint{ID: int64(id), Remaining_TTL: left})
+		}
+	}
+	s.leaseClock.mu.Unlock()
+	if len(cps) == 0 {
+		return
+	}
+	slices.SortFunc(cps, func(a, b *pb.LeaseCheckpoint) int { return cmpInt64(a.ID, b.ID) })
+	ctx, cancel := context.WithTimeout(context.Background(), s.RequestTimeout())
+	defer cancel()
+	if _, err := s.Propose(ctx, &pb.InternalRaftRequest{LeaseCheckpoint: &pb.LeaseCheckpointRequest{Checkpoints: cps}}); err != nil {
+		s.logger.Warn("checkpointing leases failed", "error", err)
+	}
+}
+
+func cmpInt64(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// LeaseKeepAlive renews lease id for its whole TTL and returns that TTL,
+// 0 if the lease does not exist. A follower forwards it to the leader.
+func (s *Server) LeaseKeepAlive(ctx context.Context, id int64) (int64, error) {
+	if s.Leader() != s.id {
+		var ttl int64
+		err := s.forwardLease(ctx, leaseKeepAlivePath, id, &ttl)
+		return ttl, err
+	}
+	// A lease granted just now must be known here: wait until everything
+	// committed is applied (etcd's waitAppliedIndex).
+	if err := s.waitAppliedCommitted(ctx); err != nil {
+		return 0, err
+	}
+	l, ok := s.leases.Get(lease.ID(id))
+	if !ok {
+		return 0, nil
+	}
+	s.leaseClock.mu.Lock()
+	if s.leaseClock.leading {
+		s.leaseClock.deadlines[l.ID] = time.Now().Add(time.Duration(l.TTL) * time.Second)
+	}
+	s.leaseClock.mu.Unlock()
+	if l.RemainingTTL > 0 {
+		// The checkpoint no longer holds: a later leader must not cut the
+		// renewed lease short.
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			ctx, cancel := context.WithTimeout(context.Background(), s.RequestTimeout())
+			defer cancel()
+			_, _ = s.Propose(ctx, &pb.InternalRaftRequest{LeaseCheckpoint: &pb.LeaseCheckpointRequest{
+				Checkpoints: []*pb.LeaseCheckpoint{{ID: id, Remaining_TTL: 0}}}})
+		}()
+	}
+	return l.TTL, nil
+}
+
+// LeaseTTL is what LeaseTimeToLive tells of a lease.
+type LeaseTTL struct {
+	// TTL is the time left in seconds; -1 when the lease does not exist.
+	TTL        int64    `json:"ttl"`
+	GrantedTTL int64    `json:"grantedTTL"`
+	Keys       []string `json:"keys,omitempty"`
+}
+
+// LeaseTimeToLive tells the time left on lease id, as the leader counts
+// it. A follower forwards it to the leader.
+func (s *Server) LeaseTimeToLive(ctx context.Context, id int64) (LeaseTTL, error) {
+	if s.Leader() != s.id {
+		var out LeaseTTL
+		err := s.forwardLease(ctx, leaseTTLPath, id, &out)
+		return out, err
+	}
+	if err := s.waitAppliedCommitted(ctx); err != nil {
+		return LeaseTTL{}, err
+	}
+	l, ok := s.leases.Get(lease.ID(id))
+	if !ok {
+		return LeaseTTL{TTL: -1}, nil
+	}
+	left := l.TTL
+	s.leaseClock.mu.Lock()
+	if d, ok := s.leaseClock.deadlines[l.ID]; ok {
+		left = max(int64(time.Until(d).Round(time.Second)/time.Second), 0)
+	}
+	s.leaseClock.mu.Unlock()
+	return LeaseTTL{TTL: left, GrantedTTL: l.TTL, Keys: l.Keys}, nil
+}
+
+// waitAppliedCommitted waits until this member applied everything it knows
+// to be committed.
+func (s *Server) waitAppliedCommitted(ctx context.Context) error {
+	if err := s.applied.wait(ctx, s.stopping, s.CommittedIndex()); err != nil {
+		return s.contextError(ctx, err)
+	}
+	return nil
+}
+
+// The leader's lease endpoints on the peer port.
+const (
+	leaseKeepAlivePath = "/leases/keepalive/"
+	leaseTTLPath       = "/leases/ttl/"
+)
+
+func (s *Server) serveLease(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		http.Error(w, "Method Not Allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	path, idText, _ := cutLast(r.URL.Path)
+	id, err := strconv.ParseInt(idText, 10, 64)
+	if err != nil {
+		http.Error(w, "bad lease ID", http.StatusBadRequest)
+		return
+	}
+	if s.Leader() != s.id {
+		http.Error(w, ErrNotLeader.Error(), http.StatusPreconditionFailed)
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), s.RequestTimeout())
+	defer cancel()
+	var out any
+	switch path {
+	case leaseKeepAlivePath:
+		out, err = s.LeaseKeepAlive(ctx, id)
+	case leaseTTLPath:
+		out, err = s.LeaseTimeToLive(ctx, id)
+	default:
+		http.NotFound(w, r)
+		return
+	}
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusServiceUnavailable)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(out)
+}
+
+// cutLast splits "/a/b/c" into "/a/b/" and "c".
+func cutLast(p string) (string, string, bool) {
+	for i := len(p) - 1; i >= 0; i-- {
+		if p[i] == '/' {
+			return p[:i+1], p[i+1:], true
+		}
+	}
+	return "", p, false
+}
+
+// forwardLease asks the leader to serve a lease request for this member.
+func (s *Server) forwardLease(ctx context.Context, path string, id int64, out any) error {
+	lead := s.Leader()
+	m := s.member(lead)
+	if lead == 0 || m == nil {
+		return ErrNoLeader
+	}
+	client := s.peerHTTPClient()
+	defer client.CloseIdleConnections()
+	var lastErr error
+	for _, u := range m.PeerURLs {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, u+path+strconv.FormatInt(id, 10), nil)
+		if err != nil {
+			return err
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			lastErr = err
+			continue
+		}
+		body, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+		resp.Body.Close()
+		if err != nil {
+			lastErr = err
+			continue
+		}
+		if resp.StatusCode != http.StatusOK {
+			lastErr = fmt.Errorf("cluster: leader answered %s: %s", resp.Status, body)
+			continue
+		}
+		return json.Unmarshal(body, out)
+	}
+	if ctx.Err() != nil {
+		return s.contextError(ctx, ctx.Err())
+	}
+	return fmt.Errorf("cluster: forwarding a lease request to the leader: %w", lastErr)
+}
