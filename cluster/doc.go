@@ -5,7 +5,7 @@
 //
 // # Goroutines
 //
-// A Server runs five long-lived goroutines, all started by NewServer and
+// A Server runs six long-lived goroutines, all started by NewServer and
 // stopped and waited for by Stop:
 //
 //   - runRaft owns the raft.RawNode; other goroutines reach it only through
@@ -32,6 +32,12 @@
 //   - runV2Sync, while this member leads and a v2 node is due to expire,
 //     proposes the current time (a v2 SYNC request): every member expires
 //     the same nodes at the same index, never by its own clock.
+//   - runLeases, while this member leads, keeps the leases' deadlines by
+//     its own clock, proposes the revocation of expired leases and, every
+//     few minutes, checkpoints their remaining time (lease.go).
+//
+// The watcher hub (cluster/watch) has its own catch-up goroutine; the apply
+// loop hands it each write's events without ever blocking.
 //
 // The peer transport (cluster/transport) has goroutines of its own: one
 // sender per peer, which never blocks runRaft, and the HTTP handlers that
