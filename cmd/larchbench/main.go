@@ -58,13 +58,13 @@ func main() {
 	flag.IntVar(&o.watchers, "watchers", 10000, "watchers of the watch scenario")
 	flag.IntVar(&o.members, "members", 1, "members of the cluster started when --endpoints is empty")
 	flag.Usage = func() {
-		fmt.Fprintf(os.Stderr, "usage: larchbench [flags] [scenario...]\nscenarios: fsync put range watch v2set v2get (default: all)\n")
+		fmt.Fprintf(os.Stderr, "usage: larchbench [flags] [scenario...]\nscenarios: fsync put range watch keepalive v2set v2get (default: all)\n")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
 	scenarios := flag.Args()
 	if len(scenarios) == 0 {
-		scenarios = []string{"fsync", "put", "range", "watch", "v2set", "v2get"}
+		scenarios = []string{"fsync", "put", "range", "watch", "keepalive", "v2set", "v2get"}
 	}
 	if err := run(o, scenarios); err != nil {
 		fmt.Fprintf(os.Stderr, "larchbench: %v\n", err)
@@ -96,6 +96,10 @@ func run(o options, scenarios []string) error {
 			}
 		case "put", "range":
 			if err := benchKV(o, strings.Split(endpoints, ","), s); err != nil {
+				return err
+			}
+		case "keepalive":
+			if err := benchKeepAlive(o, strings.Split(endpoints, ",")); err != nil {
 				return err
 			}
 		case "watch":
