@@ -18,6 +18,7 @@ type printer interface {
 	Get(clientv3.GetResponse) error
 	Put(clientv3.PutResponse) error
 	Txn(clientv3.TxnResponse) error
+	Watch(clientv3.WatchResponse) error
 
 	// MemberAdd also gets the new member's name and the --peer-urls text, for the
 	// environment lines of the simple format.

@@ -98,6 +98,18 @@ func (p *fieldsPrinter) Txn(r clientv3.TxnResponse) error {
 	return nil
 }
 
+func (p *fieldsPrinter) Watch(r clientv3.WatchResponse) error {
+	p.hdr(&r.Header)
+	for _, ev := range r.Events {
+		fmt.Fprintf(p.w, "\"Type\" : %v\n", ev.Type)
+		if ev.PrevKv != nil {
+			p.kv("Prev", ev.PrevKv)
+		}
+		p.kv("", ev.Kv)
+	}
+	return nil
+}
+
 func (p *fieldsPrinter) MemberList(r clientv3.MemberListResponse) error {
 	p.hdr(r.Header)
 	for _, m := range r.Members {

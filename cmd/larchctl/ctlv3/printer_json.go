@@ -40,6 +40,10 @@ func (p *jsonPrinter) Get(r clientv3.GetResponse) error { return p.print((*pb.Ra
 func (p *jsonPrinter) Put(r clientv3.PutResponse) error { return p.print((*pb.PutResponse)(&r)) }
 func (p *jsonPrinter) Txn(r clientv3.TxnResponse) error { return p.print((*pb.TxnResponse)(&r)) }
 
+// Watch marshals clientv3's WatchResponse itself, not the message, so its keys are the Go
+// field names ("Header", "Events", "CompactRevision", "Canceled", "Created").
+func (p *jsonPrinter) Watch(r clientv3.WatchResponse) error { return p.print(&r) }
+
 func (p *jsonPrinter) EndpointHealth(hs []epHealth) error  { return p.print(hs) }
 func (p *jsonPrinter) EndpointStatus(sts []epStatus) error { return p.print(sts) }
 

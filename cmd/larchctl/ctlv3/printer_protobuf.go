@@ -5,6 +5,7 @@ import (
 	"io"
 
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
+	"go.etcd.io/etcd/api/v3/mvccpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
@@ -39,6 +40,22 @@ func (p *pbPrinter) Put(r clientv3.PutResponse) error { return p.print((*pb.PutR
 func (p *pbPrinter) Txn(r clientv3.TxnResponse) error { return p.print((*pb.TxnResponse)(&r)) }
 func (p *pbPrinter) MemberList(r clientv3.MemberListResponse) error {
 	return p.print((*pb.MemberListResponse)(&r))
+}
+
+// Watch marshals the fields of the response that clientv3 keeps: no watch ID, fragment
+// flag or cancel reason.
+func (p *pbPrinter) Watch(r clientv3.WatchResponse) error {
+	evs := make([]*mvccpb.Event, len(r.Events))
+	for i, ev := range r.Events {
+		evs[i] = (*mvccpb.Event)(ev)
+	}
+	return p.print(&pb.WatchResponse{
+		Header:          &r.Header,
+		Events:          evs,
+		CompactRevision: r.CompactRevision,
+		Canceled:        r.Canceled,
+		Created:         r.Created,
+	})
 }
 
 func (p *pbPrinter) EndpointHealth([]epHealth) error { return unsupported("protobuf") }

@@ -92,6 +92,18 @@ func (p *simplePrinter) Txn(r clientv3.TxnResponse) error {
 	return nil
 }
 
+// Watch prints each event's type, its previous key and value if any, then its key and value.
+func (p *simplePrinter) Watch(r clientv3.WatchResponse) error {
+	for _, ev := range r.Events {
+		fmt.Fprintln(p.w, ev.Type)
+		if ev.PrevKv != nil {
+			p.kv(ev.PrevKv)
+		}
+		p.kv(ev.Kv)
+	}
+	return nil
+}
+
 // MemberAdd prints etcdctl's lines, then the settings that start the new member: etcd
 // reads them as ETCD_* variables, the larch server as LARCH_* ones, so both sets follow
 // (the LARCH_* lines are larchctl's addition). INITIAL_CLUSTER names every peer URL of

@@ -14,10 +14,11 @@ type tablePrinter struct {
 
 var _ printer = (*tablePrinter)(nil)
 
-func (p *tablePrinter) Del(clientv3.DeleteResponse) error { return unsupported("table") }
-func (p *tablePrinter) Get(clientv3.GetResponse) error    { return unsupported("table") }
-func (p *tablePrinter) Put(clientv3.PutResponse) error    { return unsupported("table") }
-func (p *tablePrinter) Txn(clientv3.TxnResponse) error    { return unsupported("table") }
+func (p *tablePrinter) Del(clientv3.DeleteResponse) error  { return unsupported("table") }
+func (p *tablePrinter) Get(clientv3.GetResponse) error     { return unsupported("table") }
+func (p *tablePrinter) Put(clientv3.PutResponse) error     { return unsupported("table") }
+func (p *tablePrinter) Txn(clientv3.TxnResponse) error     { return unsupported("table") }
+func (p *tablePrinter) Watch(clientv3.WatchResponse) error { return unsupported("table") }
 
 func (p *tablePrinter) MemberList(r clientv3.MemberListResponse) error {
 	hdr, rows := memberListTable(r)
