@@ -29,6 +29,7 @@ const (
 	exitBadConnection = 2 // the client cannot be built
 	exitInvalidInput  = 3 // txn and interactive input errors
 	exitBadFeature    = 4 // a valid flag with an unsupported value
+	exitInterrupted   = 5 // the server ended a watch
 	exitBadArgs       = 128
 )
 
@@ -184,6 +185,7 @@ func (c *ctl) newRootCommand() *cobra.Command {
 		c.newVersionCommand(),
 		c.newMemberCommand(),
 		c.newMoveLeaderCommand(),
+		c.newWatchCommand(),
 	)
 
 	root.SetUsageFunc(func(cmd *cobra.Command) error {

@@ -23,6 +23,8 @@
 //   - printer*.go: the simple, fields, json, protobuf and table output formats.
 //   - table.go, humanize.go: a small tablewriter-compatible renderer and SI byte sizes.
 //   - cmd_*.go: one file per command; txn_parse.go holds the txn stdin grammar.
+//   - cmd_watch.go: watch, its etcdctl argument rules (the "--" before a command to run
+//     per event, ETCDCTL_WATCH_KEY/_RANGE_END) and its interactive mode.
 //
 // # Goroutines
 //
@@ -30,6 +32,13 @@
 // goroutine each and waits for all of them, and prints them in the order they finished. gRPC's logger is process-wide: it is installed
 // once and writes to the stderr of the current invocation (see setGRPCLogger). Every client
 // an invocation opens is closed before Run returns.
+//
+// `watch -i` reads stdin on a goroutine of its own and prints each watch on another, as
+// etcdctl does; their writes are serialised. etcdctl exits the process from a watch's
+// goroutine when it fails; here that goroutine cancels the session's context with its
+// error, which the line loop returns. Run cancels the rest and waits for the watches'
+// goroutines before it returns; the stdin reader ends at the end of stdin (or with the
+// process), since a blocked read cannot be interrupted.
 //
 // # Texts
 //
@@ -42,10 +51,14 @@
 //
 // Some etcdctl oddities are kept because scripts may depend on the bytes: the txn grammar's
 // single-quote slicing, `lease(...)` compares and unknown compare operators that panic
-// (exit 2), `member list --consistency=x` naming "l" in its error. Each is commented where
-// it is implemented.
+// (exit 2), `member list --consistency=x` naming "l" in its error; `watch -i` ignoring
+// the watch flags of its command line, `watch a -- x x` watching the range [a, x). Each
+// is commented where it is implemented.
 //
 // # Deliberate differences
+//
+// When `watch -i` ends (end of stdin, a failed watch), a command that still runs for an
+// event is killed; etcdctl exits and leaves it running.
 //
 // `member add`, in the simple format, prints the four ETCD_* lines that start the new
 // member under etcd, then the same four lines again as LARCH_NAME, LARCH_INITIAL_CLUSTER,

@@ -82,6 +82,13 @@ func (c *ctl) addGlobalFlags(root *cobra.Command) {
 	pf.StringVar(&g.discoverySRVName, "discovery-srv-name", "", "service name to query when using DNS discovery")
 }
 
+// discardValue is a flag value that takes anything and keeps nothing.
+type discardValue struct{}
+
+func (discardValue) String() string   { return "" }
+func (discardValue) Set(string) error { return nil }
+func (discardValue) Type() string     { return "" }
+
 // commandCtx bounds one short request by --command-timeout.
 func (c *ctl) commandCtx() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), c.global.commandTimeout)
@@ -92,6 +99,12 @@ func (c *ctl) commandCtx() (context.Context, context.CancelFunc) {
 // each step can end the command with its own error and exit code.
 func (c *ctl) clientSpec(cmd *cobra.Command) (*clientv3.ConfigSpec, error) {
 	fs := cmd.InheritedFlags()
+	if strings.HasPrefix(cmd.Use, "watch") {
+		// etcdctl declares ETCDCTL_WATCH_KEY and ETCDCTL_WATCH_RANGE_END as flags that
+		// take any value, to silence their warnings; --debug lists them too.
+		fs.AddFlag(&pflag.Flag{Name: "watch-key", Value: discardValue{}})
+		fs.AddFlag(&pflag.Flag{Name: "watch-range-end", Value: discardValue{}})
+	}
 	if err := c.applyEnv(fs); err != nil {
 		return nil, err
 	}
