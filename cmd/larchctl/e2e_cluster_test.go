@@ -21,8 +21,6 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
-
-	goldenfile "github.com/larchkv/larch/cmd/larchctl/internal/golden"
 )
 
 // TestE2ECluster runs testdata/larchctl/e2e/cluster.script against a cluster of three
@@ -112,28 +110,7 @@ func TestE2ECluster(t *testing.T) {
 		writeResult(&out, s, cl.normalize(cmd, res))
 	}
 
-	golden := filepath.Join(dir, "cluster.golden")
-	want, ok := readGolden(t, golden, out.Bytes())
-	if !ok {
-		return
-	}
-	// Step by step, so that the known differences can be told from the others. Every
-	// line of a step's result has a prefix, so a step ends at the first empty line.
-	wantSteps, gotSteps := strings.SplitAfter(string(want), "\n\n"), strings.SplitAfter(out.String(), "\n\n")
-	if len(wantSteps) != len(gotSteps) {
-		t.Fatalf("output differs from %s (etcd 3.6.6 + etcdctl 3.6.6):\n%s", golden, goldenfile.LineDiff(want, out.Bytes()))
-	}
-	for i := range steps {
-		if wantSteps[i] == gotSteps[i] {
-			continue
-		}
-		diff := goldenfile.LineDiff([]byte(wantSteps[i]), []byte(gotSteps[i]))
-		if known[i] != "" {
-			t.Logf("cluster.script:%d: known server difference from etcd (%s):\n%s", steps[i].line, known[i], diff)
-			continue
-		}
-		t.Errorf("cluster.script:%d: output differs from %s (etcd 3.6.6 + etcdctl 3.6.6):\n%s", steps[i].line, golden, diff)
-	}
+	checkSteps(t, filepath.Join(dir, "cluster.golden"), out.Bytes(), steps, known)
 }
 
 // dropLarchTwins checks that the LARCH_* lines that larchctl's member add prints repeat
