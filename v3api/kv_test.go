@@ -519,9 +519,6 @@ func TestMaintenanceAndCluster(t *testing.T) {
 	}
 	_, err := pb.NewAuthClient(c.ActiveConnection()).Authenticate(ctx(t), &pb.AuthenticateRequest{Name: "root", Password: "x"})
 	assertStatus(t, err, rpctypes.ErrGRPCAuthNotEnabled)
-	if _, err := c.Grant(ctx(t), 10); status.Code(err) != codes.Unimplemented {
-		t.Fatalf("lease grant before leases exist: %v", err)
-	}
 }
 
 // TestRestart checks that state written before a clean stop is back after

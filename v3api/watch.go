@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"sync"
 	"time"
 
@@ -146,6 +147,12 @@ func (st *watchStream) control(r watch.Response) bool {
 func (st *watchStream) recvLoop() error {
 	for {
 		req, err := st.stream.Recv()
+		if errors.Is(err, io.EOF) {
+			// The client closed its side; etcd keeps sending until the
+			// stream ends.
+			<-st.stream.Context().Done()
+			return nil
+		}
 		if err != nil {
 			return err
 		}
@@ -251,15 +258,16 @@ func (st *watchStream) maybeProgressAll() {
 		}
 	}
 	st.mu.Unlock()
+	st.mu.Lock()
+	st.progressAll = false
+	st.mu.Unlock()
+	// As etcd, a request that finds a watcher behind (or none) is dropped.
 	rev, ok := st.hub.ProgressAll(ws)
 	if !ok {
 		return
 	}
 	select {
 	case st.queue <- watch.Response{WatchID: invalidWatchID, Revision: rev, Progress: true}:
-		st.mu.Lock()
-		st.progressAll = false
-		st.mu.Unlock()
 	default:
 	}
 }
@@ -267,8 +275,6 @@ func (st *watchStream) maybeProgressAll() {
 func (st *watchStream) sendLoop() error {
 	tick := time.NewTicker(st.s.cfg.WatchProgressNotifyInterval)
 	defer tick.Stop()
-	retry := time.NewTicker(100 * time.Millisecond)
-	defer retry.Stop()
 	// announced are the watch IDs whose creation was sent; pending holds
 	// the responses of the others until it is.
 	announced := map[int64]bool{}
@@ -302,8 +308,6 @@ func (st *watchStream) sendLoop() error {
 			}
 		case <-tick.C:
 			st.progressTick()
-		case <-retry.C:
-			st.maybeProgressAll()
 		case <-st.stream.Context().Done():
 			return nil
 		}
@@ -338,7 +342,7 @@ func (st *watchStream) progressTick() {
 
 func (st *watchStream) send(r watch.Response) error {
 	resp := &pb.WatchResponse{
-		Header:          &pb.ResponseHeader{Revision: r.Revision},
+		Header:          &pb.ResponseHeader{},
 		WatchId:         r.WatchID,
 		Created:         r.Created,
 		Canceled:        r.Canceled || r.CompactRevision != 0,
@@ -346,6 +350,9 @@ func (st *watchStream) send(r watch.Response) error {
 		CancelReason:    r.CancelReason,
 	}
 	st.s.fillHeader(resp.Header)
+	// The response's own revision, not the store's now; none for a
+	// cancellation by compaction, as etcd sends it.
+	resp.Header.Revision = r.Revision
 	st.mu.Lock()
 	sw := st.watchers[r.WatchID]
 	if sw != nil && len(r.Events) > 0 {

@@ -269,7 +269,8 @@ func (h *Hub) Notify(rev int64, events []mvcc.Event) {
 	matched := map[*Watcher][]mvcc.Event{}
 	var order []*Watcher
 	add := func(w *Watcher, ev mvcc.Event) {
-		if !w.wants(ev) {
+		// A watcher that starts in the future skips what comes before.
+		if w.next > rev || !w.wants(ev) {
 			return
 		}
 		if _, ok := matched[w]; !ok {
@@ -437,7 +438,8 @@ func (h *Hub) catchUp(w *Watcher, reads map[historyKey]historyRead) bool {
 	events, through, err := read.events, read.through, read.err
 	switch {
 	case errors.Is(err, mvcc.ErrCompacted):
-		resp = Response{WatchID: w.req.WatchID, Canceled: true, CompactRevision: h.store.CompactRev(), Revision: upTo}
+		// etcd's cancel for compaction carries no revision.
+		resp = Response{WatchID: w.req.WatchID, Canceled: true, CompactRevision: h.store.CompactRev()}
 	case err != nil:
 		h.logger.Error("watch: reading history", "error", err)
 		return false
@@ -478,14 +480,17 @@ func (h *Hub) catchUp(w *Watcher, reads map[historyKey]historyRead) bool {
 	return true
 }
 
-// ProgressAll returns whether every given watcher is synced, and the
-// revision they are all synced to: etcd answers a progress request only
-// then.
+// ProgressAll returns whether a progress request for ws is answered, as
+// etcd answers it: only if there is a watcher, and every one is synced and
+// none starts in the future; and the revision to answer with.
 func (h *Hub) ProgressAll(ws []*Watcher) (int64, bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if len(ws) == 0 {
+		return 0, false
+	}
 	for _, w := range ws {
-		if !w.synced {
+		if !w.synced || w.next > h.notified+1 {
 			return 0, false
 		}
 	}

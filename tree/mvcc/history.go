@@ -13,8 +13,10 @@ import (
 // When limit > 0, History stops after the revision at which the count of
 // events reaches limit, never inside a revision: a watcher receives a
 // revision's events together. through is the last revision the answer
-// covers; the caller continues from through+1. from at or below the
-// compaction revision gives ErrCompacted, since events are missing there.
+// covers; the caller continues from through+1. from below the compaction
+// revision gives ErrCompacted, since events are missing there; from the
+// compaction revision itself, as in etcd, what is left of it is given (the
+// versions it kept, not the deletions it dropped).
 //
 // History of a range works on a copy-on-write view, so a long scan does
 // not hold up writers; that of one key, a short read, under the read lock,
@@ -28,7 +30,7 @@ func (s *Store) History(key, end []byte, from int64, limit int) (events []Event,
 	} else {
 		v = s.Snapshot()
 	}
-	if from <= v.compactRev {
+	if from < v.compactRev {
 		return nil, 0, ErrCompacted
 	}
 	through = v.rev
@@ -45,6 +47,10 @@ func (s *Store) History(key, end []byte, from int64, limit int) (events []Event,
 		// Versions are oldest first: start at the first at or after from.
 		i, _ := slices.BinarySearchFunc(vs, from, func(v version, rev int64) int { return cmpInt64(v.rev.Main, rev) })
 		for ; i < len(vs); i++ {
+			if vs[i].tombstone() && vs[i].rev.Main <= v.compactRev {
+				// etcd's compaction drops a deletion at its revision.
+				continue
+			}
 			c := change{rev: vs[i].rev}
 			if vs[i].tombstone() {
 				c.ev = Event{Type: EventDelete, KV: KeyValue{Key: e.key, ModRevision: vs[i].rev.Main}}

@@ -66,9 +66,22 @@ func checkHistoryAgainst(t *testing.T, g gen, s *Store, all []Event) {
 			limit = 1 + g.pick(5)
 		}
 		got, through, err := s.History(key, end, from, limit)
-		if from <= s.CompactRev() {
+		if from < s.CompactRev() {
 			if !errors.Is(err, ErrCompacted) {
-				t.Fatalf("History from %d at or below compaction %d: %v", from, s.CompactRev(), err)
+				t.Fatalf("History from %d below compaction %d: %v", from, s.CompactRev(), err)
+			}
+			continue
+		}
+		if from == s.CompactRev() {
+			// What the compaction kept of its own revision: puts only,
+			// each one that the writes made.
+			if err != nil {
+				t.Fatalf("History from the compaction revision %d: %v", from, err)
+			}
+			for _, ev := range got {
+				if ev.KV.ModRevision == from && ev.Type != EventPut {
+					t.Fatalf("History from the compaction revision gives a deletion at it: %s", renderEvents([]Event{ev}))
+				}
 			}
 			continue
 		}
