@@ -1,11 +1,11 @@
 package cluster
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"slices"
 	"strconv"
@@ -201,22 +201,12 @@ func (s *Server) checkpointLeases(now time.Time) {
 	if len(cps) == 0 {
 		return
 	}
-	slices.SortFunc(cps, func(a, b *pb.LeaseCheckpoint) int { return cmpInt64(a.ID, b.ID) })
+	slices.SortFunc(cps, func(a, b *pb.LeaseCheckpoint) int { return cmp.Compare(a.ID, b.ID) })
 	ctx, cancel := context.WithTimeout(context.Background(), s.RequestTimeout())
 	defer cancel()
 	if _, err := s.Propose(ctx, &pb.InternalRaftRequest{LeaseCheckpoint: &pb.LeaseCheckpointRequest{Checkpoints: cps}}); err != nil {
 		s.logger.Warn("checkpointing leases failed", "error", err)
 	}
-}
-
-func cmpInt64(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // LeaseKeepAlive renews lease id for its whole TTL and returns that TTL,
@@ -351,38 +341,9 @@ func cutLast(p string) (string, string, bool) {
 
 // forwardLease asks the leader to serve a lease request for this member.
 func (s *Server) forwardLease(ctx context.Context, path string, id int64, out any) error {
-	lead := s.Leader()
-	m := s.member(lead)
-	if lead == 0 || m == nil {
-		return ErrNoLeader
+	refused, err := s.postToLeader(ctx, path+strconv.FormatInt(id, 10), out)
+	if refused != "" {
+		return errors.New(refused)
 	}
-	client := s.peerHTTPClient()
-	defer client.CloseIdleConnections()
-	var lastErr error
-	for _, u := range m.PeerURLs {
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, u+path+strconv.FormatInt(id, 10), nil)
-		if err != nil {
-			return err
-		}
-		resp, err := client.Do(req)
-		if err != nil {
-			lastErr = err
-			continue
-		}
-		body, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
-		resp.Body.Close()
-		if err != nil {
-			lastErr = err
-			continue
-		}
-		if resp.StatusCode != http.StatusOK {
-			lastErr = fmt.Errorf("cluster: leader answered %s: %s", resp.Status, body)
-			continue
-		}
-		return json.Unmarshal(body, out)
-	}
-	if ctx.Err() != nil {
-		return s.contextError(ctx, ctx.Err())
-	}
-	return fmt.Errorf("cluster: forwarding a lease request to the leader: %w", lastErr)
+	return err
 }

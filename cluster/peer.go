@@ -171,51 +171,56 @@ func (s *Server) servePromote(w http.ResponseWriter, r *http.Request) {
 
 // forwardPromote asks the leader to promote id.
 func (s *Server) forwardPromote(ctx context.Context, id MemberID) ([]Member, error) {
-	lead := s.Leader()
-	var urls []string
-	for _, m := range s.Members() {
-		if m.ID == lead {
-			urls = m.PeerURLs
-		}
+	var members []Member
+	refused, err := s.postToLeader(ctx, promotePath+strconv.FormatUint(uint64(id), 10), &members)
+	if refused != "" {
+		return nil, promoteError(refused)
 	}
-	if lead == 0 || len(urls) == 0 {
-		return nil, ErrNoLeader
+	return members, err
+}
+
+// postToLeader posts to path on the leader's peer URLs and decodes its
+// JSON answer into out. A refusal (412) is returned as its text.
+func (s *Server) postToLeader(ctx context.Context, path string, out any) (refused string, err error) {
+	lead := s.Leader()
+	m := s.member(lead)
+	if lead == 0 || m == nil {
+		return "", ErrNoLeader
 	}
 	client := s.peerHTTPClient()
+	defer client.CloseIdleConnections()
 	var lastErr error
-	for _, u := range urls {
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, u+promotePath+strconv.FormatUint(uint64(id), 10), nil)
+	for _, u := range m.PeerURLs {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, u+path, nil)
 		if err != nil {
-			return nil, err
+			return "", err
 		}
 		resp, err := client.Do(req)
 		if err != nil {
 			lastErr = err
 			continue
 		}
-		body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		body, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
 		resp.Body.Close()
-		if err != nil {
+		switch {
+		case err != nil:
 			lastErr = err
 			continue
-		}
-		if resp.StatusCode == http.StatusPreconditionFailed {
-			return nil, promoteError(string(body))
-		}
-		if resp.StatusCode != http.StatusOK {
-			lastErr = fmt.Errorf("cluster: leader answered %s", resp.Status)
+		case resp.StatusCode == http.StatusPreconditionFailed:
+			return string(body), nil
+		case resp.StatusCode != http.StatusOK:
+			lastErr = fmt.Errorf("cluster: leader answered %s: %s", resp.Status, body)
 			continue
 		}
-		var members []Member
-		if err := json.Unmarshal(body, &members); err != nil {
-			return nil, fmt.Errorf("cluster: leader's answer to a promotion: %w", err)
+		if err := json.Unmarshal(body, out); err != nil {
+			return "", fmt.Errorf("cluster: the leader's answer to %s: %w", path, err)
 		}
-		return members, nil
+		return "", nil
 	}
 	if ctx.Err() != nil {
-		return nil, s.contextError(ctx, ctx.Err())
+		return "", s.contextError(ctx, ctx.Err())
 	}
-	return nil, fmt.Errorf("cluster: forwarding the promotion to the leader: %w", lastErr)
+	return "", fmt.Errorf("cluster: forwarding %s to the leader: %w", path, lastErr)
 }
 
 // promoteError turns the text of a leader's refusal back into the error

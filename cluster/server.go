@@ -298,19 +298,9 @@ func (s *Server) bootstrap(walDir string, rcfg *raft.Config) error {
 	}
 	s.id = self.ID
 	s.clusterID = ComputeClusterID(ids)
-	meta, err := json.Marshal(walMetadata{MemberID: s.id, ClusterID: s.clusterID})
+	rn, err := s.createLog(walDir, rcfg, walMetadata{MemberID: s.id, ClusterID: s.clusterID})
 	if err != nil {
 		return err
-	}
-	w, err := wal.Create(walDir, meta, wal.Options{SegmentSize: s.cfg.WALSegmentSize, Logger: s.logger})
-	if err != nil {
-		return fmt.Errorf("cluster: create wal: %w", err)
-	}
-	s.wal = w
-	rcfg.ID = uint64(s.id)
-	rn, err := raft.NewRawNode(rcfg)
-	if err != nil {
-		return fmt.Errorf("cluster: start raft: %w", err)
 	}
 	if err := rn.Bootstrap(peers); err != nil {
 		return fmt.Errorf("cluster: bootstrap raft: %w", err)
@@ -330,6 +320,26 @@ func (s *Server) bootstrap(walDir string, rcfg *raft.Config) error {
 	rn.Advance(rd)
 	s.logger.Info("bootstrapped new cluster member", "name", s.cfg.Name, "member-id", s.id.String(), "cluster-id", s.clusterID.String(), "members", len(peers))
 	return nil
+}
+
+// createLog creates the WAL of a new member with meta at its head and a
+// Raft node for it.
+func (s *Server) createLog(walDir string, rcfg *raft.Config, meta walMetadata) (*raft.RawNode, error) {
+	b, err := json.Marshal(meta)
+	if err != nil {
+		return nil, err
+	}
+	w, err := wal.Create(walDir, b, wal.Options{SegmentSize: s.cfg.WALSegmentSize, Logger: s.logger})
+	if err != nil {
+		return nil, fmt.Errorf("cluster: create wal: %w", err)
+	}
+	s.wal = w
+	rcfg.ID = uint64(s.id)
+	rn, err := raft.NewRawNode(rcfg)
+	if err != nil {
+		return nil, fmt.Errorf("cluster: start raft: %w", err)
+	}
+	return rn, nil
 }
 
 // checkInitialCluster refuses an --initial-cluster that cannot describe
@@ -406,19 +416,9 @@ func (s *Server) join(walDir string, rcfg *raft.Config) error {
 	// The membership itself arrives with the log; until then the transport
 	// must know whom to answer.
 	s.joinPeers = members
-	meta, err := json.Marshal(walMetadata{MemberID: s.id, ClusterID: s.clusterID, JoinPeers: members})
+	rn, err := s.createLog(walDir, rcfg, walMetadata{MemberID: s.id, ClusterID: s.clusterID, JoinPeers: members})
 	if err != nil {
 		return err
-	}
-	w, err := wal.Create(walDir, meta, wal.Options{SegmentSize: s.cfg.WALSegmentSize, Logger: s.logger})
-	if err != nil {
-		return fmt.Errorf("cluster: create wal: %w", err)
-	}
-	s.wal = w
-	rcfg.ID = uint64(s.id)
-	rn, err := raft.NewRawNode(rcfg)
-	if err != nil {
-		return fmt.Errorf("cluster: start raft: %w", err)
 	}
 	s.rn = rn
 	s.logger.Info("joining existing cluster", "name", s.cfg.Name, "member-id", s.id.String(), "cluster-id", s.clusterID.String(), "members", len(members))

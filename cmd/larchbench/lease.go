@@ -15,15 +15,11 @@ import (
 // over o.conns connections, each renewing its own lease in a loop,
 // o.total renewals in all.
 func benchKeepAlive(o options, endpoints []string) error {
-	clients := make([]*clientv3.Client, o.conns)
-	for i := range clients {
-		c, err := newClient(endpoints)
-		if err != nil {
-			return err
-		}
-		defer c.Close()
-		clients[i] = c
+	clients, closeClients, err := newClients(o.conns, endpoints)
+	if err != nil {
+		return err
 	}
+	defer closeClients()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	ids := make([]clientv3.LeaseID, o.clients)

@@ -197,6 +197,25 @@ func waitReady(endpoint string) error {
 	}
 }
 
+// newClients opens n clients of endpoints, each its own connection.
+func newClients(n int, endpoints []string) ([]*clientv3.Client, func(), error) {
+	clients := make([]*clientv3.Client, 0, n)
+	closeAll := func() {
+		for _, c := range clients {
+			c.Close()
+		}
+	}
+	for range n {
+		c, err := newClient(endpoints)
+		if err != nil {
+			closeAll()
+			return nil, nil, err
+		}
+		clients = append(clients, c)
+	}
+	return clients, closeAll, nil
+}
+
 func newClient(endpoints []string) (*clientv3.Client, error) {
 	return clientv3.New(clientv3.Config{Endpoints: endpoints, DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
 }
@@ -228,15 +247,11 @@ func benchFsync(dir string, size int) error {
 }
 
 func benchKV(o options, endpoints []string, scenario string) error {
-	clients := make([]*clientv3.Client, o.conns)
-	for i := range clients {
-		c, err := newClient(endpoints)
-		if err != nil {
-			return err
-		}
-		defer c.Close()
-		clients[i] = c
+	clients, closeClients, err := newClients(o.conns, endpoints)
+	if err != nil {
+		return err
 	}
+	defer closeClients()
 	value := make([]byte, o.valSize)
 	if _, err := rand.Read(value); err != nil {
 		return err

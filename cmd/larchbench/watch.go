@@ -15,15 +15,11 @@ import (
 // key; the figure is the events delivered per second, from the first put
 // until every watcher has every event.
 func benchWatch(o options, endpoints []string) error {
-	clients := make([]*clientv3.Client, o.conns)
-	for i := range clients {
-		c, err := newClient(endpoints)
-		if err != nil {
-			return err
-		}
-		defer c.Close()
-		clients[i] = c
+	clients, closeClients, err := newClients(o.conns, endpoints)
+	if err != nil {
+		return err
 	}
+	defer closeClients()
 	const streams = 100
 	puts := max(o.total/100, 1)
 	ctx, cancel := context.WithCancel(context.Background())

@@ -45,7 +45,7 @@ func (s *Store) History(key, end []byte, from int64, limit int) (events []Event,
 	scanRange(v.tree, key, end, func(e keyEntry) bool {
 		vs := e.versions
 		// Versions are oldest first: start at the first at or after from.
-		i, _ := slices.BinarySearchFunc(vs, from, func(v version, rev int64) int { return cmpInt64(v.rev.Main, rev) })
+		i, _ := slices.BinarySearchFunc(vs, from, func(v version, rev int64) int { return compareInt64(v.rev.Main, rev) })
 		for ; i < len(vs); i++ {
 			if vs[i].tombstone() && vs[i].rev.Main <= v.compactRev {
 				// etcd's compaction drops a deletion at its revision.
@@ -77,9 +77,9 @@ func (s *Store) History(key, end []byte, from int64, limit int) (events []Event,
 	slices.SortFunc(changes, func(a, b change) int {
 		switch {
 		case a.rev.Main != b.rev.Main:
-			return cmpInt64(a.rev.Main, b.rev.Main)
+			return compareInt64(a.rev.Main, b.rev.Main)
 		default:
-			return cmpInt64(a.rev.Sub, b.rev.Sub)
+			return compareInt64(a.rev.Sub, b.rev.Sub)
 		}
 	})
 	if limit > 0 && len(changes) > limit {
@@ -96,14 +96,4 @@ func (s *Store) History(key, end []byte, from int64, limit int) (events []Event,
 		events[i] = changes[i].ev
 	}
 	return events, through, nil
-}
-
-func cmpInt64(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
