@@ -1,6 +1,7 @@
 package v3api_test
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -99,5 +100,35 @@ func TestLeaseExpiresAndKeepAliveHolds(t *testing.T) {
 	}
 	if got := must[*clientv3.GetResponse](t)(c.Get(ctx(t), "kept")); len(got.Kvs) != 1 {
 		t.Fatal("the kept-alive lease's key is gone")
+	}
+}
+
+func TestLeaseAttachmentFollowsPuts(t *testing.T) {
+	m := startMember(t, nil)
+	c := m.client(t)
+	g := must[*clientv3.LeaseGrantResponse](t)(c.Grant(ctx(t), 60))
+	must[*clientv3.PutResponse](t)(c.Put(ctx(t), "kept", "1", clientv3.WithLease(g.ID)))
+	must[*clientv3.PutResponse](t)(c.Put(ctx(t), "moved", "1", clientv3.WithLease(g.ID)))
+	// ignore_lease keeps the key on its lease; a plain put takes it off.
+	must[*clientv3.PutResponse](t)(c.Put(ctx(t), "kept", "2", clientv3.WithIgnoreLease()))
+	must[*clientv3.PutResponse](t)(c.Put(ctx(t), "moved", "2"))
+	// A txn compares on the lease.
+	tr := must[*clientv3.TxnResponse](t)(c.Txn(ctx(t)).If(clientv3.Compare(clientv3.LeaseValue("kept"), "=", g.ID)).
+		Then(clientv3.OpPut("txn", "saw-lease")).Commit())
+	if !tr.Succeeded {
+		t.Fatal("txn compare on the lease failed")
+	}
+	ttl := must[*clientv3.LeaseTimeToLiveResponse](t)(c.TimeToLive(ctx(t), g.ID, clientv3.WithAttachedKeys()))
+	if len(ttl.Keys) != 1 || string(ttl.Keys[0]) != "kept" {
+		t.Fatalf("attached keys %q, want [kept]", ttl.Keys)
+	}
+	must[*clientv3.LeaseRevokeResponse](t)(c.Revoke(ctx(t), g.ID))
+	got := must[*clientv3.GetResponse](t)(c.Get(ctx(t), "", clientv3.WithPrefix(), clientv3.WithKeysOnly()))
+	var keys []string
+	for _, kv := range got.Kvs {
+		keys = append(keys, string(kv.Key))
+	}
+	if fmt.Sprint(keys) != "[moved txn]" {
+		t.Fatalf("keys after revoke %v, want [moved txn]", keys)
 	}
 }
