@@ -34,6 +34,9 @@ type leaseClock struct {
 	mu        sync.Mutex // guards the fields below
 	leading   bool
 	deadlines map[lease.ID]time.Time
+	// revoking are the expired leases whose revocation is proposed and
+	// not applied yet: they are not proposed again meanwhile.
+	revoking map[lease.ID]bool
 }
 
 // Lease request timings (etcd's defaults).
@@ -78,6 +81,7 @@ func (s *Server) applyLeaseRevoke(r *pb.LeaseRevokeRequest) Result {
 	}
 	s.leaseClock.mu.Lock()
 	delete(s.leaseClock.deadlines, lease.ID(r.ID))
+	delete(s.leaseClock.revoking, lease.ID(r.ID))
 	s.leaseClock.mu.Unlock()
 	if len(keys) > 0 {
 		txn := mvcc.TxnRequest{Success: make([]mvcc.Op, len(keys))}
@@ -122,6 +126,7 @@ func (s *Server) leadershipChanged(leading bool) {
 	}
 	s.leaseClock.leading = leading
 	s.leaseClock.deadlines = map[lease.ID]time.Time{}
+	s.leaseClock.revoking = map[lease.ID]bool{}
 	if !leading {
 		return
 	}
@@ -160,13 +165,19 @@ func (s *Server) runLeases() {
 		var expired []lease.ID
 		s.leaseClock.mu.Lock()
 		for id, d := range s.leaseClock.deadlines {
-			if d.Before(now) {
+			if d.Before(now) && !s.leaseClock.revoking[id] {
 				expired = append(expired, id)
 			}
 		}
-		s.leaseClock.mu.Unlock()
+		// At most leaseRevokePerTick a tick, the oldest IDs first: many
+		// leases expiring together never crowd out the writes.
 		slices.Sort(expired)
-		for _, id := range expired[:min(len(expired), leaseRevokePerTick)] {
+		expired = expired[:min(len(expired), leaseRevokePerTick)]
+		for _, id := range expired {
+			s.leaseClock.revoking[id] = true
+		}
+		s.leaseClock.mu.Unlock()
+		for _, id := range expired {
 			s.wg.Add(1)
 			go func() {
 				defer s.wg.Done()
@@ -175,6 +186,9 @@ func (s *Server) runLeases() {
 				_, err := s.Propose(ctx, &pb.InternalRaftRequest{LeaseRevoke: &pb.LeaseRevokeRequest{ID: int64(id)}})
 				if err != nil && !errors.Is(err, ErrStopped) {
 					s.logger.Warn("revoking an expired lease failed; retrying", "lease-id", fmt.Sprintf("%x", int64(id)), "error", err)
+					s.leaseClock.mu.Lock()
+					delete(s.leaseClock.revoking, id)
+					s.leaseClock.mu.Unlock()
 				}
 			}()
 		}

@@ -132,3 +132,34 @@ func TestLeaseAttachmentFollowsPuts(t *testing.T) {
 		t.Fatalf("keys after revoke %v, want [moved txn]", keys)
 	}
 }
+
+// TestManyExpiringLeasesDoNotStallWrites: a write made while thousands of
+// leases expire completes while most of them still wait for their
+// revocation (which goes out at a bounded rate, as separate entries), and
+// in the end every lease and its key is gone. It would fail if expiry
+// revoked everything in one step that writes had to wait behind; it does
+// not measure the rate itself.
+func TestManyExpiringLeasesDoNotStallWrites(t *testing.T) {
+	m := startMember(t, nil)
+	c := m.client(t)
+	const n = 2000
+	for i := range n {
+		g := must[*clientv3.LeaseGrantResponse](t)(c.Grant(ctx(t), 1))
+		must[*clientv3.PutResponse](t)(c.Put(ctx(t), fmt.Sprintf("l/%04d", i), "v", clientv3.WithLease(g.ID)))
+	}
+	// Wait for the first revocations, then write.
+	for len(m.server.Leases().IDs()) == n {
+		time.Sleep(10 * time.Millisecond) // expiry has no event a client can wait on
+	}
+	must[*clientv3.PutResponse](t)(c.Put(ctx(t), "probe", "v"))
+	if left := len(m.server.Leases().IDs()); left < n/4 {
+		t.Fatalf("a write waited until %d of %d leases were revoked", n-left, n)
+	}
+	for len(m.server.Leases().IDs()) > 0 {
+		time.Sleep(10 * time.Millisecond) // as above
+	}
+	got := must[*clientv3.GetResponse](t)(c.Get(ctx(t), "l/", clientv3.WithPrefix(), clientv3.WithCountOnly()))
+	if got.Count != 0 {
+		t.Fatalf("%d keys of revoked leases left", got.Count)
+	}
+}
