@@ -41,12 +41,15 @@ type serverConfig struct {
 	// setting, still accepted by etcd 3.6.
 	ExperimentalSnapshotCatchupEntries uint64 `json:"experimental-snapshot-catchup-entries"`
 	MaxLearners                        int    `json:"max-learners"`
-	StrictReconfigCheck                bool   `json:"strict-reconfig-check"`
-	QuotaBackendBytes                  int64  `json:"quota-backend-bytes"`
-	MaxRequestBytes                    uint   `json:"max-request-bytes"`
-	MaxTxnOps                          uint   `json:"max-txn-ops"`
-	LogLevel                           string `json:"log-level"`
-	EnablePprof                        bool   `json:"enable-pprof"`
+	WatchProgressNotifyInterval        string `json:"watch-progress-notify-interval"`
+	// ExperimentalWatchProgressNotifyInterval is etcd 3.5's name of it.
+	ExperimentalWatchProgressNotifyInterval string `json:"experimental-watch-progress-notify-interval"`
+	StrictReconfigCheck                     bool   `json:"strict-reconfig-check"`
+	QuotaBackendBytes                       int64  `json:"quota-backend-bytes"`
+	MaxRequestBytes                         uint   `json:"max-request-bytes"`
+	MaxTxnOps                               uint   `json:"max-txn-ops"`
+	LogLevel                                string `json:"log-level"`
+	EnablePprof                             bool   `json:"enable-pprof"`
 	// EnableV2 is accepted for etcd compatibility and changes nothing:
 	// etcd 3.5 serves the v2 API only with --enable-v2, Larch always does.
 	EnableV2 bool `json:"enable-v2"`
@@ -61,23 +64,24 @@ type serverConfig struct {
 
 func defaultConfig() serverConfig {
 	return serverConfig{
-		Name:                     "default",
-		ListenClientURLs:         "http://localhost:2379",
-		AdvertiseClientURLs:      "http://localhost:2379",
-		ListenPeerURLs:           "http://localhost:2380",
-		InitialAdvertisePeerURLs: "http://localhost:2380",
-		InitialCluster:           "default=http://localhost:2380",
-		InitialClusterState:      "new",
-		InitialClusterToken:      cluster.DefaultClusterToken,
-		HeartbeatInterval:        100,
-		ElectionTimeout:          1000,
-		SnapshotCount:            cluster.DefaultSnapshotCount,
-		SnapshotCatchupEntries:   cluster.DefaultCatchUpEntries,
-		MaxLearners:              cluster.DefaultMaxLearners,
-		StrictReconfigCheck:      true,
-		MaxRequestBytes:          cluster.DefaultMaxRequestBytes,
-		MaxTxnOps:                v3api.DefaultMaxTxnOps,
-		LogLevel:                 "info",
+		Name:                        "default",
+		ListenClientURLs:            "http://localhost:2379",
+		AdvertiseClientURLs:         "http://localhost:2379",
+		ListenPeerURLs:              "http://localhost:2380",
+		InitialAdvertisePeerURLs:    "http://localhost:2380",
+		InitialCluster:              "default=http://localhost:2380",
+		InitialClusterState:         "new",
+		InitialClusterToken:         cluster.DefaultClusterToken,
+		HeartbeatInterval:           100,
+		ElectionTimeout:             1000,
+		SnapshotCount:               cluster.DefaultSnapshotCount,
+		SnapshotCatchupEntries:      cluster.DefaultCatchUpEntries,
+		MaxLearners:                 cluster.DefaultMaxLearners,
+		StrictReconfigCheck:         true,
+		WatchProgressNotifyInterval: "10m",
+		MaxRequestBytes:             cluster.DefaultMaxRequestBytes,
+		MaxTxnOps:                   v3api.DefaultMaxTxnOps,
+		LogLevel:                    "info",
 	}
 }
 
@@ -98,6 +102,8 @@ func (c *serverConfig) flagSet(out io.Writer) *flag.FlagSet {
 	fs.Uint64Var(&c.SnapshotCount, "snapshot-count", c.SnapshotCount, "Number of committed transactions to trigger a snapshot to disk.")
 	fs.Uint64Var(&c.SnapshotCatchupEntries, "snapshot-catchup-entries", c.SnapshotCatchupEntries, "Number of entries for a slow follower to catch up after compacting the raft storage entries.")
 	fs.Uint64Var(&c.ExperimentalSnapshotCatchupEntries, "experimental-snapshot-catchup-entries", 0, "Deprecated: use --snapshot-catchup-entries.")
+	fs.StringVar(&c.WatchProgressNotifyInterval, "watch-progress-notify-interval", c.WatchProgressNotifyInterval, "Duration of periodical watch progress notification.")
+	fs.StringVar(&c.ExperimentalWatchProgressNotifyInterval, "experimental-watch-progress-notify-interval", "", "Deprecated: use --watch-progress-notify-interval.")
 	fs.IntVar(&c.MaxLearners, "max-learners", c.MaxLearners, "Set the max number of learner members allowed in the cluster membership.")
 	fs.BoolVar(&c.StrictReconfigCheck, "strict-reconfig-check", c.StrictReconfigCheck, "Reject reconfiguration requests that would cause quorum loss.")
 	fs.Int64Var(&c.QuotaBackendBytes, "quota-backend-bytes", c.QuotaBackendBytes, "Raise alarms when backend size exceeds the given quota. 0 means use the default quota.")
@@ -255,6 +261,14 @@ func (c serverConfig) resolve() (resolved, error) {
 	if catchUp == 0 {
 		return r, errors.New("--snapshot-catchup-entries must be greater than 0")
 	}
+	progress := c.WatchProgressNotifyInterval
+	if c.ExperimentalWatchProgressNotifyInterval != "" {
+		progress = c.ExperimentalWatchProgressNotifyInterval
+	}
+	progressInterval, err := time.ParseDuration(progress)
+	if err != nil || progressInterval <= 0 {
+		return r, fmt.Errorf("invalid value %q for --watch-progress-notify-interval: a positive duration such as 10m", progress)
+	}
 	if c.MaxLearners < 1 {
 		return r, fmt.Errorf("--max-learners must be at least 1 (%d)", c.MaxLearners)
 	}
@@ -279,7 +293,8 @@ func (c serverConfig) resolve() (resolved, error) {
 	if quota == 0 {
 		quota = v3api.DefaultQuotaBackendBytes
 	}
-	r.api = v3api.Config{MaxTxnOps: int(c.MaxTxnOps), MaxRequestBytes: int(c.MaxRequestBytes), QuotaBackendBytes: quota, EnablePprof: c.EnablePprof}
+	r.api = v3api.Config{MaxTxnOps: int(c.MaxTxnOps), MaxRequestBytes: int(c.MaxRequestBytes), QuotaBackendBytes: quota,
+		EnablePprof: c.EnablePprof, WatchProgressNotifyInterval: progressInterval}
 	r.listenURLs = listen
 	r.peerURLs = listenPeer
 	r.logLevel = c.LogLevel

@@ -158,3 +158,22 @@ func TestConfigMembershipFlags(t *testing.T) {
 		t.Fatal("--max-learners 0 accepted")
 	}
 }
+
+func TestConfigWatchProgressNotifyInterval(t *testing.T) {
+	r, _, err := resolveArgs(t, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.api.WatchProgressNotifyInterval != 10*time.Minute {
+		t.Fatalf("default %v, want etcd's 10m", r.api.WatchProgressNotifyInterval)
+	}
+	for _, args := range [][]string{{"--watch-progress-notify-interval", "5s"}, {"--experimental-watch-progress-notify-interval", "5s"}} {
+		r, _, err := resolveArgs(t, args, nil)
+		if err != nil || r.api.WatchProgressNotifyInterval != 5*time.Second {
+			t.Fatalf("%v: %v, %v", args, r.api.WatchProgressNotifyInterval, err)
+		}
+	}
+	if _, _, err := resolveArgs(t, []string{"--watch-progress-notify-interval", "soon"}, nil); err == nil {
+		t.Fatal("a bad duration was accepted")
+	}
+}
