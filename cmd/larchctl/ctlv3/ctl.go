@@ -186,6 +186,9 @@ func (c *ctl) newRootCommand() *cobra.Command {
 		c.newMemberCommand(),
 		c.newMoveLeaderCommand(),
 		c.newWatchCommand(),
+		c.newLeaseCommand(),
+		c.newLockCommand(),
+		c.newElectCommand(),
 	)
 
 	root.SetUsageFunc(func(cmd *cobra.Command) error {

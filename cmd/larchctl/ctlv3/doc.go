@@ -25,6 +25,8 @@
 //   - cmd_*.go: one file per command; txn_parse.go holds the txn stdin grammar.
 //   - cmd_watch.go: watch, its etcdctl argument rules (the "--" before a command to run
 //     per event, ETCDCTL_WATCH_KEY/_RANGE_END) and its interactive mode.
+//   - cmd_lease.go, cmd_lock.go, cmd_elect.go: leases, and the lock and election recipes
+//     of etcd's client/v3/concurrency package, which etcdctl's lock and elect use too.
 //
 // # Goroutines
 //
@@ -32,6 +34,10 @@
 // goroutine each and waits for all of them, and prints them in the order they finished. gRPC's logger is process-wide: it is installed
 // once and writes to the stderr of the current invocation (see setGRPCLogger). Every client
 // an invocation opens is closed before Run returns.
+//
+// `lock` and `elect` listen for SIGINT and SIGTERM on a goroutine of their own, which
+// cancels the lock or campaign in progress, as etcdctl's does; the command stops it before
+// it returns. Their session's lease is left to expire, as etcdctl leaves it.
 //
 // `watch -i` reads stdin on a goroutine of its own and prints each watch on another, as
 // etcdctl does; their writes are serialised. etcdctl exits the process from a watch's

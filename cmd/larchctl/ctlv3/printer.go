@@ -20,6 +20,14 @@ type printer interface {
 	Txn(clientv3.TxnResponse) error
 	Watch(clientv3.WatchResponse) error
 
+	Grant(clientv3.LeaseGrantResponse) error
+	Revoke(id clientv3.LeaseID, r clientv3.LeaseRevokeResponse) error
+	KeepAlive(clientv3.LeaseKeepAliveResponse) error
+	// TimeToLive gets --keys, which the simple format needs to tell "no keys" from
+	// "not asked".
+	TimeToLive(r clientv3.LeaseTimeToLiveResponse, keys bool) error
+	Leases(clientv3.LeaseLeasesResponse) error
+
 	// MemberAdd also gets the new member's name and the --peer-urls text, for the
 	// environment lines of the simple format.
 	MemberAdd(r clientv3.MemberAddResponse, name, peerURLs string) error
@@ -63,7 +71,7 @@ func newPrinter(format string, isHex bool, stdout, stderr io.Writer) printer {
 		p.messagePrinter = messagePrinter{p.print}
 		return p
 	case "table":
-		return &tablePrinter{w: stdout, changesUnsupported: "table"}
+		return &tablePrinter{w: stdout, changesUnsupported: "table", leasesUnsupported: "table"}
 	}
 	return nil
 }
@@ -109,6 +117,22 @@ func (f changesUnsupported) MemberPromote(uint64, clientv3.MemberPromoteResponse
 func (f changesUnsupported) MoveLeader(uint64, uint64, clientv3.MoveLeaderResponse) error {
 	return unsupported(string(f))
 }
+
+// leasesUnsupported is the format, table, that has nothing to print for the lease
+// commands: etcdctl makes the request, then fails with exit 4.
+type leasesUnsupported string
+
+func (f leasesUnsupported) Grant(clientv3.LeaseGrantResponse) error { return unsupported(string(f)) }
+func (f leasesUnsupported) Revoke(clientv3.LeaseID, clientv3.LeaseRevokeResponse) error {
+	return unsupported(string(f))
+}
+func (f leasesUnsupported) KeepAlive(clientv3.LeaseKeepAliveResponse) error {
+	return unsupported(string(f))
+}
+func (f leasesUnsupported) TimeToLive(clientv3.LeaseTimeToLiveResponse, bool) error {
+	return unsupported(string(f))
+}
+func (f leasesUnsupported) Leases(clientv3.LeaseLeasesResponse) error { return unsupported(string(f)) }
 
 // unsupported is the error of a format that cannot print a response.
 func unsupported(format string) error {

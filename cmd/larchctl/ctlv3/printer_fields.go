@@ -110,6 +110,54 @@ func (p *fieldsPrinter) Watch(r clientv3.WatchResponse) error {
 	return nil
 }
 
+// leaseID prints a lease ID, as %016x with --hex.
+func (p *fieldsPrinter) leaseID(id clientv3.LeaseID) {
+	if p.isHex {
+		fmt.Fprintf(p.w, "\"ID\" : %016x\n", id)
+	} else {
+		fmt.Fprintf(p.w, "\"ID\" : %d\n", id)
+	}
+}
+
+func (p *fieldsPrinter) Grant(r clientv3.LeaseGrantResponse) error {
+	p.hdr(r.ResponseHeader)
+	p.leaseID(r.ID)
+	fmt.Fprintf(p.w, "\"TTL\" : %d\n", r.TTL)
+	return nil
+}
+
+func (p *fieldsPrinter) Revoke(_ clientv3.LeaseID, r clientv3.LeaseRevokeResponse) error {
+	p.hdr(r.Header)
+	return nil
+}
+
+func (p *fieldsPrinter) KeepAlive(r clientv3.LeaseKeepAliveResponse) error {
+	p.hdr(r.ResponseHeader)
+	p.leaseID(r.ID)
+	fmt.Fprintf(p.w, "\"TTL\" : %d\n", r.TTL)
+	return nil
+}
+
+// TimeToLive lists the attached keys whenever the response has them.
+func (p *fieldsPrinter) TimeToLive(r clientv3.LeaseTimeToLiveResponse, _ bool) error {
+	p.hdr(r.ResponseHeader)
+	p.leaseID(r.ID)
+	fmt.Fprintf(p.w, "\"TTL\" : %d\n", r.TTL)
+	fmt.Fprintf(p.w, "\"GrantedTTL\" : %d\n", r.GrantedTTL)
+	for _, k := range r.Keys {
+		fmt.Fprintf(p.w, "\"Key\" : %q\n", string(k))
+	}
+	return nil
+}
+
+func (p *fieldsPrinter) Leases(r clientv3.LeaseLeasesResponse) error {
+	p.hdr(r.ResponseHeader)
+	for _, l := range r.Leases {
+		p.leaseID(l.ID)
+	}
+	return nil
+}
+
 func (p *fieldsPrinter) MemberList(r clientv3.MemberListResponse) error {
 	p.hdr(r.Header)
 	for _, m := range r.Members {

@@ -44,6 +44,18 @@ func (p *jsonPrinter) Txn(r clientv3.TxnResponse) error { return p.print((*pb.Tx
 // field names ("Header", "Events", "CompactRevision", "Canceled", "Created").
 func (p *jsonPrinter) Watch(r clientv3.WatchResponse) error { return p.print(&r) }
 
+// The lease responses are clientv3's structs, not messages: the header's fields are
+// inlined, and ID and TTL keep their Go names unless a json tag renames them.
+func (p *jsonPrinter) Grant(r clientv3.LeaseGrantResponse) error { return p.print(r) }
+func (p *jsonPrinter) Revoke(_ clientv3.LeaseID, r clientv3.LeaseRevokeResponse) error {
+	return p.print(r)
+}
+func (p *jsonPrinter) KeepAlive(r clientv3.LeaseKeepAliveResponse) error { return p.print(r) }
+func (p *jsonPrinter) TimeToLive(r clientv3.LeaseTimeToLiveResponse, _ bool) error {
+	return p.print(&r)
+}
+func (p *jsonPrinter) Leases(r clientv3.LeaseLeasesResponse) error { return p.print(&r) }
+
 func (p *jsonPrinter) EndpointHealth(hs []epHealth) error  { return p.print(hs) }
 func (p *jsonPrinter) EndpointStatus(sts []epStatus) error { return p.print(sts) }
 

@@ -58,5 +58,22 @@ func (p *pbPrinter) Watch(r clientv3.WatchResponse) error {
 	})
 }
 
+// The lease responses are clientv3's own types, which have no Marshal method: etcdctl
+// makes the request, then refuses to print it.
+func (p *pbPrinter) Grant(r clientv3.LeaseGrantResponse) error { return marshalUnsupported(r) }
+func (p *pbPrinter) Revoke(_ clientv3.LeaseID, r clientv3.LeaseRevokeResponse) error {
+	return marshalUnsupported(r)
+}
+func (p *pbPrinter) KeepAlive(r clientv3.LeaseKeepAliveResponse) error { return marshalUnsupported(r) }
+func (p *pbPrinter) TimeToLive(r clientv3.LeaseTimeToLiveResponse, _ bool) error {
+	return marshalUnsupported(&r)
+}
+func (p *pbPrinter) Leases(r clientv3.LeaseLeasesResponse) error { return marshalUnsupported(&r) }
+
+// marshalUnsupported is etcdctl's error for a response that is not a message.
+func marshalUnsupported(v any) error {
+	return failf(exitBadFeature, "marshal unsupported for type %T (%v)", v, v)
+}
+
 func (p *pbPrinter) EndpointHealth([]epHealth) error { return unsupported("protobuf") }
 func (p *pbPrinter) EndpointStatus([]epStatus) error { return unsupported("protobuf") }

@@ -104,6 +104,47 @@ func (p *simplePrinter) Watch(r clientv3.WatchResponse) error {
 	return nil
 }
 
+func (p *simplePrinter) Grant(r clientv3.LeaseGrantResponse) error {
+	fmt.Fprintf(p.w, "lease %016x granted with TTL(%ds)\n", r.ID, r.TTL)
+	return nil
+}
+
+func (p *simplePrinter) Revoke(id clientv3.LeaseID, _ clientv3.LeaseRevokeResponse) error {
+	fmt.Fprintf(p.w, "lease %016x revoked\n", id)
+	return nil
+}
+
+func (p *simplePrinter) KeepAlive(r clientv3.LeaseKeepAliveResponse) error {
+	fmt.Fprintf(p.w, "lease %016x keepalived with TTL(%d)\n", r.ID, r.TTL)
+	return nil
+}
+
+// TimeToLive prints the keys, with --keys, as a Go string slice: [a b].
+func (p *simplePrinter) TimeToLive(r clientv3.LeaseTimeToLiveResponse, keys bool) error {
+	if r.GrantedTTL == 0 && r.TTL == -1 {
+		fmt.Fprintf(p.w, "lease %016x already expired\n", r.ID)
+		return nil
+	}
+	txt := fmt.Sprintf("lease %016x granted with TTL(%ds), remaining(%ds)", r.ID, r.GrantedTTL, r.TTL)
+	if keys {
+		ks := make([]string, len(r.Keys))
+		for i, k := range r.Keys {
+			ks[i] = string(k)
+		}
+		txt += fmt.Sprintf(", attached keys(%v)", ks)
+	}
+	fmt.Fprintln(p.w, txt)
+	return nil
+}
+
+func (p *simplePrinter) Leases(r clientv3.LeaseLeasesResponse) error {
+	fmt.Fprintf(p.w, "found %d leases\n", len(r.Leases))
+	for _, l := range r.Leases {
+		fmt.Fprintf(p.w, "%016x\n", l.ID)
+	}
+	return nil
+}
+
 // MemberAdd prints etcdctl's lines, then the settings that start the new member: etcd
 // reads them as ETCD_* variables, the larch server as LARCH_* ones, so both sets follow
 // (the LARCH_* lines are larchctl's addition). INITIAL_CLUSTER names every peer URL of

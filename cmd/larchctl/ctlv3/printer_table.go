@@ -10,6 +10,7 @@ import (
 type tablePrinter struct {
 	w io.Writer
 	changesUnsupported
+	leasesUnsupported
 }
 
 var _ printer = (*tablePrinter)(nil)
