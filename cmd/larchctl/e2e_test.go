@@ -79,6 +79,7 @@ func runE2E(t *testing.T, name string, baseEnv []string) {
 		if err != nil {
 			t.Fatalf("%s:%d: %v", name, s.line, err)
 		}
+		cl.learnLeases(t, res, vars)
 		writeResult(&out, s, cl.normalize(s, res))
 	}
 	checkSteps(t, filepath.Join(dir, name+".golden"), out.Bytes(), steps, known)
@@ -170,6 +171,9 @@ type cluster struct {
 	peerPort   string
 	clusterID  uint64
 	memberID   uint64
+
+	cli    *clientv3.Client // the test's own client of the server
+	leases []int64          // the lease IDs met so far (see learnLeases)
 }
 
 // startCluster starts the server with etcd's flags on free loopback ports and waits until
@@ -220,7 +224,8 @@ func startCluster(t *testing.T, server string) *cluster {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer cli.Close()
+	t.Cleanup(func() { cli.Close() })
+	cl.cli = cli
 	var lastErr error
 	for attempt := 0; attempt < 100; attempt++ {
 		select {
@@ -273,6 +278,11 @@ func freePort(t *testing.T) string {
 //	@run put k v        run another command to its end (it must succeed; its output is not shown)
 //	@kill               kill the command (SIGKILL); the golden shows exit -1
 //	@exit               wait until the command ends by itself, stdin still open
+//	@signal INT         send SIGINT (or TERM: SIGTERM) to the command
+//	@await 'text' get k run another command again until its stdout holds text
+//
+// Lease IDs vary from run to run: the test learns them (see leaseNames), shows them as
+// <LEASE_n> in the order it met them, and ${LEASE_n} in a script stands for the hex ID.
 type step struct {
 	line  int
 	text  string // the command line as written
@@ -540,7 +550,11 @@ func (cl *cluster) normalize(s step, r result) result {
 	if isProtobufStep(s) && len(stdout) > 0 {
 		stdout = describeProtobuf(s.args, stdout)
 	}
-	return result{stdout: cl.normalizeBytes(stdout), stderr: cl.normalizeBytes(r.stderr), code: r.code}
+	return result{
+		stdout: normalizeRemaining(s, cl.normalizeBytes(stdout)),
+		stderr: normalizeRemaining(s, cl.normalizeBytes(r.stderr)),
+		code:   r.code,
+	}
 }
 
 func isProtobufStep(s step) bool {
@@ -582,6 +596,11 @@ func describeProtobuf(args []string, b []byte) []byte {
 		m = &pb.MemberUpdateResponse{}
 	case len(args) > 1 && args[0] == "member" && args[1] == "promote":
 		m = &pb.MemberPromoteResponse{}
+	case len(args) > 0 && args[0] == "lease":
+		// etcdctl marshals the header that clientv3's lease responses embed.
+		m = &pb.ResponseHeader{}
+	case len(args) > 0 && (args[0] == "lock" || args[0] == "elect"):
+		m = &pb.RangeResponse{}
 	case len(args) > 0 && args[0] == "move-leader":
 		m = &pb.MoveLeaderResponse{}
 	case len(args) > 0 && args[0] == "watch":
@@ -610,6 +629,7 @@ var (
 	reJSONTerm  = regexp.MustCompile(`"(raft_term|raftTerm)":\d+`)
 	reJSONSizes = regexp.MustCompile(`"(dbSize|dbSizeInUse|raftIndex|raftAppliedIndex)":\d+`)
 	reFieldTerm = regexp.MustCompile(`"RaftTerm" : \d+`)
+	reTextTerm  = regexp.MustCompile(`\braft_term:\d+`) // a message's String(), in an error
 	reFieldSize = regexp.MustCompile(`"(DBSize|DBSizeInUse|RaftIndex|RaftAppliedIndex)" : \d+`)
 	// endpoint, ID, version, storage version, db size, in use, % not in use, quota, leader,
 	// learner, raft term, raft index, raft applied index, ...
@@ -631,7 +651,7 @@ func (cl *cluster) normalizeBytes(b []byte) []byte {
 	for _, id := range ids {
 		b = bytes.ReplaceAll(b, []byte(id.from), []byte(id.to))
 	}
-	return normalizeText(b)
+	return normalizeText(cl.normalizeLeases(b))
 }
 
 // normalizeText replaces what varies in plain-text output once the cluster's own IDs and
@@ -645,10 +665,11 @@ func normalizeText(b []byte) []byte {
 	b = reStack.ReplaceAll(b, []byte(`"stacktrace":"<STACK>"`))
 	b = rePtr.ReplaceAll(b, []byte(`0x<PTR>`))
 	b = reGoPanic.ReplaceAll(b, []byte("${1}<STACK>\n"))
-	b = reDuration.ReplaceAll(b, []byte(`<DURATION>`))
+	b = replaceDurations(b)
 	b = reJSONTerm.ReplaceAll(b, []byte(`"$1":<TERM>`))
 	b = reJSONSizes.ReplaceAll(b, []byte(`"$1":<N>`))
 	b = reFieldTerm.ReplaceAll(b, []byte(`"RaftTerm" : <TERM>`))
+	b = reTextTerm.ReplaceAll(b, []byte(`raft_term:<TERM>`))
 	b = reFieldSize.ReplaceAll(b, []byte(`"$1" : <N>`))
 	b = reStatusLine.ReplaceAll(b, []byte(`$1, <SIZE>, <SIZE>, <PCT>, $2, <TERM>, <N>, <N>,`))
 	return normalizeTables(b)

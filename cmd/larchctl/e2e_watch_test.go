@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -27,10 +28,16 @@ type liveAction struct {
 	run   []string // @run: the command to run
 	kill  bool     // @kill
 	exit  bool     // @exit
+	// @signal: the signal to send (SIGINT or SIGTERM), which lock and elect handle
+	signal syscall.Signal
+	// @await: the text to wait for in the stdout of await, run again until it holds it
+	await []string
 }
 
 func (a liveAction) String() string {
 	switch {
+	case a.await != nil:
+		return fmt.Sprintf("@await %q ", a.until) + strings.Join(a.await, " ")
 	case a.until != "":
 		return fmt.Sprintf("@until %q", a.until)
 	case a.run != nil:
@@ -39,6 +46,8 @@ func (a liveAction) String() string {
 		return "@kill"
 	case a.exit:
 		return "@exit"
+	case a.signal != 0:
+		return "@signal " + signalNames[a.signal]
 	}
 	return fmt.Sprintf("%q", a.write)
 }
@@ -57,8 +66,16 @@ func parseLiveAction(line string) (liveAction, error) {
 		return liveAction{kill: true}, nil
 	case words[0] == "@exit" && len(words) == 1:
 		return liveAction{exit: true}, nil
+	case words[0] == "@await" && len(words) > 2 && words[1] != "":
+		return liveAction{until: words[1], await: words[2:]}, nil
+	case words[0] == "@signal" && len(words) == 2:
+		for sig, name := range signalNames {
+			if name == words[1] {
+				return liveAction{signal: sig}, nil
+			}
+		}
 	}
-	return liveAction{}, fmt.Errorf("bad stdin action %q (@until 'text', @run <command>, @kill or @exit)", line)
+	return liveAction{}, fmt.Errorf("bad stdin action %q (@until 'text', @run <command>, @await 'text' <command>, @signal INT|TERM, @kill or @exit)", line)
 }
 
 // How long runLive waits for an @until text, and for the command to end at an @exit or
@@ -95,7 +112,7 @@ func runLive(bin string, env, args []string, vars map[string]string, s step) (re
 actions:
 	for _, a := range s.live {
 		switch {
-		case a.until != "":
+		case a.until != "" && a.await == nil:
 			if note := out.waitFor(a.until, done); note != "" {
 				notes = append(notes, fmt.Sprintf("%s: %s", a, note))
 				break actions
@@ -106,6 +123,13 @@ actions:
 				notes = append(notes, fmt.Sprintf("%s: %v, exit %d: %s", a, err, r.code, bytes.TrimSpace(r.stderr)))
 				break actions
 			}
+		case a.await != nil:
+			if note := await(bin, env, vars, s, a); note != "" {
+				notes = append(notes, fmt.Sprintf("%s: %s", a, note))
+				break actions
+			}
+		case a.signal != 0:
+			cmd.Process.Signal(a.signal)
 		case a.kill:
 			cmd.Process.Kill()
 		case a.exit:
@@ -141,6 +165,30 @@ actions:
 	}
 	return res, nil
 }
+
+var signalNames = map[syscall.Signal]string{syscall.SIGINT: "INT", syscall.SIGTERM: "TERM"}
+
+// await runs the command of an @await action again and again, until its stdout holds
+// the text: a condition of the server that the live command brings about without
+// printing anything (a lock or campaign that waits), polled every awaitPoll.
+func await(bin string, env []string, vars map[string]string, s step, a liveAction) string {
+	deadline := time.Now().Add(untilTimeout)
+	for {
+		r, err := runStep(bin, env, vars, step{line: s.line, text: a.String(), args: a.await})
+		if err != nil || r.code != 0 {
+			return fmt.Sprintf("%v, exit %d: %s", err, r.code, bytes.TrimSpace(r.stderr))
+		}
+		if bytes.Contains(r.stdout, []byte(a.until)) {
+			return ""
+		}
+		if time.Now().After(deadline) {
+			return fmt.Sprintf("not printed within %v; last stdout: %q", untilTimeout, r.stdout)
+		}
+		time.Sleep(awaitPoll)
+	}
+}
+
+const awaitPoll = 20 * time.Millisecond
 
 // liveOutput collects the output of a live step and tells a waiter of every write.
 type liveOutput struct {

@@ -58,17 +58,20 @@ func (p *pbPrinter) Watch(r clientv3.WatchResponse) error {
 	})
 }
 
-// The lease responses are clientv3's own types, which have no Marshal method: etcdctl
-// makes the request, then refuses to print it.
-func (p *pbPrinter) Grant(r clientv3.LeaseGrantResponse) error { return marshalUnsupported(r) }
+// The lease responses are clientv3's own types, not messages. Those that embed the
+// response header have its Marshal method, so etcdctl prints the header alone; the
+// revoke response has none, and etcdctl makes the request, then refuses to print it.
+func (p *pbPrinter) Grant(r clientv3.LeaseGrantResponse) error { return p.print(r.ResponseHeader) }
 func (p *pbPrinter) Revoke(_ clientv3.LeaseID, r clientv3.LeaseRevokeResponse) error {
 	return marshalUnsupported(r)
 }
-func (p *pbPrinter) KeepAlive(r clientv3.LeaseKeepAliveResponse) error { return marshalUnsupported(r) }
-func (p *pbPrinter) TimeToLive(r clientv3.LeaseTimeToLiveResponse, _ bool) error {
-	return marshalUnsupported(&r)
+func (p *pbPrinter) KeepAlive(r clientv3.LeaseKeepAliveResponse) error {
+	return p.print(r.ResponseHeader)
 }
-func (p *pbPrinter) Leases(r clientv3.LeaseLeasesResponse) error { return marshalUnsupported(&r) }
+func (p *pbPrinter) TimeToLive(r clientv3.LeaseTimeToLiveResponse, _ bool) error {
+	return p.print(r.ResponseHeader)
+}
+func (p *pbPrinter) Leases(r clientv3.LeaseLeasesResponse) error { return p.print(r.ResponseHeader) }
 
 // marshalUnsupported is etcdctl's error for a response that is not a message.
 func marshalUnsupported(v any) error {
