@@ -60,6 +60,21 @@ func (s *Server) NewLeaseID() int64 { return int64(s.reqIDs.next() & (1<<63 - 1)
 // Leases returns the lease store. Callers read it; the apply loop writes it.
 func (s *Server) Leases() *lease.Store { return s.leases }
 
+// LeaseIDs returns the IDs of the leases as etcd lists them: on the
+// leader, the soonest to expire first; elsewhere (no clock runs there) by
+// ID.
+func (s *Server) LeaseIDs() []lease.ID {
+	ids := s.leases.IDs()
+	s.leaseClock.mu.Lock()
+	defer s.leaseClock.mu.Unlock()
+	if !s.leaseClock.leading {
+		return ids
+	}
+	d := s.leaseClock.deadlines
+	slices.SortStableFunc(ids, func(a, b lease.ID) int { return d[a].Compare(d[b]) })
+	return ids
+}
+
 // applyLeaseGrant applies a grant and, on the leader, starts its clock.
 func (s *Server) applyLeaseGrant(r *pb.LeaseGrantRequest) Result {
 	if err := s.leases.Grant(lease.ID(r.ID), r.TTL); err != nil {

@@ -61,7 +61,7 @@ func (l *leaseServer) LeaseTimeToLive(ctx context.Context, r *pb.LeaseTimeToLive
 
 func (l *leaseServer) LeaseLeases(ctx context.Context, r *pb.LeaseLeasesRequest) (*pb.LeaseLeasesResponse, error) {
 	resp := &pb.LeaseLeasesResponse{Header: &pb.ResponseHeader{}}
-	for _, id := range l.s.member.Leases().IDs() {
+	for _, id := range l.s.member.LeaseIDs() {
 		resp.Leases = append(resp.Leases, &pb.LeaseStatus{ID: int64(id)})
 	}
 	l.s.fillHeader(resp.Header)
