@@ -54,6 +54,9 @@ type Config struct {
 	// MaxLearners is how many learners the cluster may have (etcd's
 	// --max-learners, default 1).
 	MaxLearners int
+	// LeaseCheckpointInterval is how often the leader records the time
+	// left on the leases (etcd's 5 minutes).
+	LeaseCheckpointInterval time.Duration
 	// SkipReconfigChecks turns off the checks that refuse membership
 	// changes which could cost the quorum (--strict-reconfig-check=false).
 	SkipReconfigChecks bool
@@ -78,6 +81,8 @@ const (
 	DefaultClusterToken    = "etcd-cluster"
 	DefaultMaxLearners     = 1
 	DefaultHealthInterval  = 5 * time.Second
+
+	DefaultLeaseCheckpointInterval = 5 * time.Minute
 )
 
 func (c *Config) validate() error {
@@ -120,6 +125,9 @@ func (c *Config) validate() error {
 	}
 	if c.MaxLearners == 0 {
 		c.MaxLearners = DefaultMaxLearners
+	}
+	if c.LeaseCheckpointInterval == 0 {
+		c.LeaseCheckpointInterval = DefaultLeaseCheckpointInterval
 	}
 	if c.HealthInterval == 0 {
 		c.HealthInterval = DefaultHealthInterval

@@ -41,9 +41,8 @@ type leaseClock struct {
 
 // Lease request timings (etcd's defaults).
 const (
-	leaseTick               = 500 * time.Millisecond
-	leaseRevokePerTick      = 500 // etcd revokes at most 1000 leases a second
-	leaseCheckpointInterval = 5 * time.Minute
+	leaseTick          = 500 * time.Millisecond
+	leaseRevokePerTick = 500 // etcd revokes at most 1000 leases a second
 )
 
 // MinLeaseTTL is the shortest TTL a lease is granted, in seconds: one and
@@ -196,6 +195,15 @@ func (s *Server) runLeases() {
 			s.wg.Add(1)
 			go func() {
 				defer s.wg.Done()
+				// Only the leader's clock counts: a member that has just lost
+				// the leadership must not have its proposal forwarded to the
+				// new leader, whose clock may say otherwise.
+				if s.Leader() != s.id {
+					s.leaseClock.mu.Lock()
+					delete(s.leaseClock.revoking, id)
+					s.leaseClock.mu.Unlock()
+					return
+				}
 				ctx, cancel := context.WithTimeout(context.Background(), s.RequestTimeout())
 				defer cancel()
 				_, err := s.Propose(ctx, &pb.InternalRaftRequest{LeaseRevoke: &pb.LeaseRevokeRequest{ID: int64(id)}})
@@ -207,7 +215,7 @@ func (s *Server) runLeases() {
 				}
 			}()
 		}
-		if now.Sub(lastCheckpoint) >= leaseCheckpointInterval {
+		if now.Sub(lastCheckpoint) >= s.cfg.LeaseCheckpointInterval {
 			lastCheckpoint = now
 			s.checkpointLeases(now)
 		}
@@ -299,6 +307,9 @@ func (s *Server) LeaseTimeToLive(ctx context.Context, id int64) (LeaseTTL, error
 		return LeaseTTL{TTL: -1}, nil
 	}
 	left := l.TTL
+	if l.RemainingTTL > 0 {
+		left = l.RemainingTTL
+	}
 	s.leaseClock.mu.Lock()
 	if d, ok := s.leaseClock.deadlines[l.ID]; ok {
 		left = max(int64(time.Until(d).Round(time.Second)/time.Second), 0)

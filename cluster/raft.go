@@ -325,6 +325,8 @@ func inConfState(cs *raftpb.ConfState, id uint64) bool {
 }
 
 func (s *Server) onLeaderChange(old, lead uint64) {
+	// The lease clock starts or stops now, not at the next lease tick.
+	s.leadershipChanged(lead == uint64(s.id))
 	if lead != raft.None {
 		leaderChanges.Inc()
 		hasLeader.Set(1)

@@ -107,3 +107,38 @@ func TestLeasesSurviveRestart(t *testing.T) {
 		t.Fatalf("time to live after restart: %+v, %v", ttl, err)
 	}
 }
+
+// TestCheckpointedLeaseKeepsItsTimeAcrossLeaderChange: the leader records
+// the time left on a lease; a new leader starts from that, not from the
+// whole TTL, so a lease nobody renews does not live on through elections.
+func TestCheckpointedLeaseKeepsItsTimeAcrossLeaderChange(t *testing.T) {
+	c := New(t, Config{Size: 3, Tune: func(cfg *cluster.Config) { cfg.LeaseCheckpointInterval = 200 * time.Millisecond }})
+	leader := c.WaitLeader()
+	g, err := leader.Client().Grant(ctxT(t, 10*time.Second), 60)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Wait until a checkpoint recorded less than the whole TTL on every member.
+	deadline := time.Now().Add(20 * time.Second)
+	for _, m := range c.Members() {
+		for {
+			l, ok := m.Server().Leases().Get(lease.ID(g.ID))
+			if ok && l.RemainingTTL > 0 && l.RemainingTTL < 60 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: no checkpoint recorded: %+v", m.Name, l)
+			}
+			time.Sleep(20 * time.Millisecond) // checkpoints come on the leader's timer
+		}
+	}
+	leader.Kill()
+	c.WaitLeader()
+	ttl, err := c.Client().TimeToLive(ctxT(t, 10*time.Second), g.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ttl.TTL >= 60 {
+		t.Fatalf("after a leader change the lease has %d s left: it got its whole TTL back", ttl.TTL)
+	}
+}
