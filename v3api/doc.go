@@ -11,4 +11,11 @@
 // mapped to the exact status values of etcd's rpctypes so that etcd's
 // clients recognise them. RPCs that Larch does not implement yet answer
 // codes.Unimplemented.
+//
+// Watch streams (watch.go) have a receive loop that creates and cancels
+// watchers in the member's hub (cluster/watch) and a send loop that writes
+// what the hub queues for them; the two share one queue per stream, so a
+// watcher's creation is announced before its events. Lease keep-alive
+// streams (lease.go) renew through the member, which forwards to the
+// leader when it is not the leader.
 package v3api
