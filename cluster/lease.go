@@ -119,15 +119,32 @@ func (s *Server) applyLeaseCheckpoint(r *pb.LeaseCheckpointRequest) Result {
 }
 
 // attachLeases keeps the leases' key sets in step with a write's events.
+// An event's PrevKV is the key as it was before the whole transaction, so
+// for a key a transaction touches twice (a put, then a range delete) the
+// lease it had before an event is followed through the events.
 func (s *Server) attachLeases(evs []mvcc.Event) {
+	var current map[string]int64 // the key's lease after the events so far
 	for i := range evs {
 		ev := &evs[i]
-		if ev.PrevKV != nil && ev.PrevKV.Lease != 0 {
-			s.leases.Detach(lease.ID(ev.PrevKV.Lease), string(ev.KV.Key))
+		key := string(ev.KV.Key)
+		before, seen := current[key]
+		if !seen && ev.PrevKV != nil {
+			before = ev.PrevKV.Lease
 		}
-		if ev.Type == mvcc.EventPut && ev.KV.Lease != 0 {
-			s.leases.Attach(lease.ID(ev.KV.Lease), string(ev.KV.Key))
+		after := int64(0)
+		if ev.Type == mvcc.EventPut {
+			after = ev.KV.Lease
 		}
+		if before != 0 && before != after {
+			s.leases.Detach(lease.ID(before), key)
+		}
+		if after != 0 {
+			s.leases.Attach(lease.ID(after), key)
+		}
+		if current == nil {
+			current = map[string]int64{}
+		}
+		current[key] = after
 	}
 }
 
@@ -187,6 +204,18 @@ func (s *Server) runLeases() {
 		// leases expiring together never crowd out the writes.
 		slices.Sort(expired)
 		expired = expired[:min(len(expired), leaseRevokePerTick)]
+		if len(expired) > 0 {
+			// Only a leader that a quorum still follows revokes (etcd's
+			// ensureLeadership): a deposed one's clock is not the cluster's.
+			s.leaseClock.mu.Unlock()
+			ctx, cancel := context.WithTimeout(context.Background(), s.ElectionTimeout())
+			err := s.LinearizableReadNotify(ctx)
+			cancel()
+			s.leaseClock.mu.Lock()
+			if err != nil || s.Leader() != s.id {
+				expired = nil
+			}
+		}
 		for _, id := range expired {
 			s.leaseClock.revoking[id] = true
 		}
@@ -254,9 +283,11 @@ func (s *Server) LeaseKeepAlive(ctx context.Context, id int64) (int64, error) {
 		err := s.forwardLease(ctx, leaseKeepAlivePath, id, &ttl)
 		return ttl, err
 	}
-	// A lease granted just now must be known here: wait until everything
-	// committed is applied (etcd's waitAppliedIndex).
-	if err := s.waitAppliedCommitted(ctx); err != nil {
+	// A read index confirms this member still leads (a leader cut off
+	// must not renew what the new leader may revoke; etcd's
+	// ensureLeadership), and waiting for it to be applied makes a lease
+	// granted just now known here.
+	if err := s.LinearizableReadNotify(ctx); err != nil {
 		return 0, err
 	}
 	l, ok := s.leases.Get(lease.ID(id))
@@ -264,6 +295,12 @@ func (s *Server) LeaseKeepAlive(ctx context.Context, id int64) (int64, error) {
 		return 0, nil
 	}
 	s.leaseClock.mu.Lock()
+	if d, ok := s.leaseClock.deadlines[l.ID]; ok && d.Before(time.Now()) {
+		// Expired: its revocation is due or on its way. etcd does not
+		// bring an expired lease back either (two holders of one lock).
+		s.leaseClock.mu.Unlock()
+		return 0, nil
+	}
 	if s.leaseClock.leading {
 		s.leaseClock.deadlines[l.ID] = time.Now().Add(time.Duration(l.TTL) * time.Second)
 	}

@@ -163,3 +163,25 @@ func TestManyExpiringLeasesDoNotStallWrites(t *testing.T) {
 		t.Fatalf("%d keys of revoked leases left", got.Count)
 	}
 }
+
+// A txn that puts a key with a lease and then deletes it with a range
+// delete leaves it on no lease: a later plain put of the key must survive
+// the lease's revocation.
+func TestTxnPutThenRangeDeleteDetachesTheKey(t *testing.T) {
+	m := startMember(t, nil)
+	c := m.client(t)
+	g := must[*clientv3.LeaseGrantResponse](t)(c.Grant(ctx(t), 60))
+	must[*clientv3.TxnResponse](t)(c.Txn(ctx(t)).Then(
+		clientv3.OpPut("b", "1", clientv3.WithLease(g.ID)),
+		clientv3.OpDelete("a", clientv3.WithFromKey()),
+	).Commit())
+	ttl := must[*clientv3.LeaseTimeToLiveResponse](t)(c.TimeToLive(ctx(t), g.ID, clientv3.WithAttachedKeys()))
+	if len(ttl.Keys) != 0 {
+		t.Fatalf("keys attached after the txn deleted them: %q", ttl.Keys)
+	}
+	must[*clientv3.PutResponse](t)(c.Put(ctx(t), "b", "plain"))
+	must[*clientv3.LeaseRevokeResponse](t)(c.Revoke(ctx(t), g.ID))
+	if got := must[*clientv3.GetResponse](t)(c.Get(ctx(t), "b")); len(got.Kvs) != 1 {
+		t.Fatal("a key never on the lease was deleted by its revocation")
+	}
+}

@@ -57,6 +57,8 @@ type watchStream struct {
 	// progressAll is set while a progress request waits for every watcher
 	// to be synced.
 	progressAll bool
+	// closed is set by cancelAll: no watcher may be registered after it.
+	closed bool
 }
 
 type streamWatcher struct {
@@ -128,6 +130,7 @@ func requiresLeader(ctx context.Context) bool {
 func (st *watchStream) cancelAll() {
 	st.mu.Lock()
 	defer st.mu.Unlock()
+	st.closed = true
 	for id, sw := range st.watchers {
 		st.hub.Cancel(sw.w)
 		delete(st.watchers, id)
@@ -209,6 +212,10 @@ func (st *watchStream) create(c *pb.WatchCreateRequest) bool {
 			CancelReason: errEmptyWatcherRange.Error(), Revision: st.hub.Rev()})
 	}
 	st.mu.Lock()
+	if st.closed {
+		st.mu.Unlock()
+		return false
+	}
 	id := c.WatchId
 	if id == autoWatchID {
 		for {
@@ -330,13 +337,7 @@ func (st *watchStream) progressTick() {
 	}
 	st.mu.Unlock()
 	for _, sw := range due {
-		if !st.hub.Synced(sw.w) {
-			continue
-		}
-		select {
-		case st.queue <- watch.Response{WatchID: sw.w.ID(), Revision: st.hub.Rev(), Progress: true}:
-		default:
-		}
+		st.hub.SendProgress(sw.w)
 	}
 }
 

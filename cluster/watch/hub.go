@@ -330,7 +330,8 @@ func (h *Hub) Restored(rev int64) {
 		synced = append(synced, w)
 	}
 	for _, w := range synced {
-		h.unsyncLocked(w, next)
+		// A watcher that starts in the future keeps its start.
+		h.unsyncLocked(w, max(w.next, next))
 	}
 	h.notified = rev
 }
@@ -395,7 +396,9 @@ func (h *Hub) run() {
 				// It got only part of what it missed: go round again
 				// without waiting for a kick or the ticker.
 				h.mu.Lock()
-				h.ready[w.out] = true
+				if len(h.unsynced[w.out]) > 0 {
+					h.ready[w.out] = true
+				}
 				h.mu.Unlock()
 				h.wakeUp()
 			}
@@ -478,6 +481,23 @@ func (h *Hub) catchUp(w *Watcher, reads map[historyKey]historyRead) bool {
 		return false
 	}
 	return true
+}
+
+// SendProgress queues a progress notification for w at the last notified
+// revision if w is synced, under the lock Notify holds, so it can never
+// overtake one of w's events. It reports whether it queued one.
+func (h *Hub) SendProgress(w *Watcher) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if !w.synced || w.next > h.notified+1 {
+		return false
+	}
+	select {
+	case w.out <- Response{WatchID: w.req.WatchID, Revision: h.notified, Progress: true}:
+		return true
+	default:
+		return false
+	}
 }
 
 // ProgressAll returns whether a progress request for ws is answered, as

@@ -189,3 +189,58 @@ func TestManyWatchersOnOneKeySeeEveryEventInOrder(t *testing.T) {
 		}
 	}
 }
+
+// A watcher that starts in the future must not get earlier revisions when
+// a leader's snapshot is restored under it.
+func TestRestoredKeepsFutureStart(t *testing.T) {
+	f := newFixture(t)
+	ch := make(chan Response, 16)
+	f.hub.Watch(Request{WatchID: 1, Key: []byte("a"), StartRevision: 100}, ch)
+	other := mvcc.New()
+	for _, v := range []string{"1", "2", "3", "4"} {
+		if _, _, err := other.Put(mvcc.PutRequest{Key: []byte("a"), Value: []byte(v)}, noLeases{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.store.ReplaceWith(other)
+	f.hub.Restored(f.store.Rev())
+	// The restored revisions are below 100: the watcher's first event is
+	// the first write at 100 or later.
+	for f.store.Rev() < 99 {
+		f.put("b", "filler")
+	}
+	f.put("a", "at-100")
+	evs, _ := collect(t, f.hub, ch, 1)
+	if got := render(evs); got != "put a=at-100@100;" {
+		t.Fatalf("first event after the restore: %s, want the one at 100", got)
+	}
+}
+
+// A progress notification is only queued for a synced watcher, under the
+// lock that orders events: it can never claim a revision whose event the
+// watcher has not been sent.
+func TestProgressNeverOvertakesAnEvent(t *testing.T) {
+	f := newFixture(t)
+	ch := make(chan Response, 1)
+	w, _ := f.hub.Watch(Request{WatchID: 1, Key: []byte("a")}, ch)
+	ch <- Response{WatchID: 99} // the stream's queue is full
+	rev := f.put("a", "1")      // the event finds it full: the watcher falls behind
+	<-ch                        // the stream drains one
+	if f.hub.SendProgress(w) {
+		first := <-ch
+		t.Fatalf("progress at %d queued while the event at %d was not sent", first.Revision, rev)
+	}
+	if evs, _ := collect(t, f.hub, ch, 1); evs[0].KV.ModRevision != rev {
+		t.Fatalf("caught up with %s", render(evs))
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !f.hub.SendProgress(w) {
+		if time.Now().After(deadline) {
+			t.Fatal("no progress once synced")
+		}
+		time.Sleep(time.Millisecond) // moving back to the synced has no event
+	}
+	if p := <-ch; !p.Progress || p.Revision != rev {
+		t.Fatalf("progress %+v, want at %d", p, rev)
+	}
+}
