@@ -141,10 +141,14 @@ func (s *Server) attachLeases(evs []mvcc.Event) {
 		if after != 0 {
 			s.leases.Attach(lease.ID(after), key)
 		}
-		if current == nil {
-			current = map[string]int64{}
+		if len(evs) > 1 {
+			// Only a write of several events can touch a key twice; a
+			// single put, the common case, allocates nothing here.
+			if current == nil {
+				current = map[string]int64{}
+			}
+			current[key] = after
 		}
-		current[key] = after
 	}
 }
 

@@ -22,7 +22,6 @@
 package watch
 
 import (
-	"bytes"
 	"errors"
 	"log/slog"
 	"sync"
@@ -283,7 +282,7 @@ func (h *Hub) Notify(rev int64, events []mvcc.Event) {
 			add(w, ev)
 		}
 		for w := range h.ranges {
-			if inRange(ev.KV.Key, w.req.Key, w.req.End) {
+			if mvcc.InRange(ev.KV.Key, w.req.Key, w.req.End) {
 				add(w, ev)
 			}
 		}
@@ -342,17 +341,6 @@ func (w *Watcher) wants(ev mvcc.Event) bool {
 		return !w.req.NoPut
 	}
 	return !w.req.NoDelete
-}
-
-// inRange reports whether key is in [start, end) in RangeRequest's forms.
-func inRange(key, start, end []byte) bool {
-	switch {
-	case end == nil:
-		return bytes.Equal(key, start)
-	case len(end) == 0 || (len(end) == 1 && end[0] == 0):
-		return bytes.Compare(key, start) >= 0
-	}
-	return bytes.Compare(key, start) >= 0 && bytes.Compare(key, end) < 0
 }
 
 // run is the catch-up goroutine.

@@ -1,23 +1,11 @@
 package mvcc
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"math/rand/v2"
 	"testing"
 )
-
-// inWatchRange reports whether key is selected by key/end in RangeRequest's forms.
-func inWatchRange(k, key, end []byte) bool {
-	switch {
-	case end == nil:
-		return bytes.Equal(k, key)
-	case len(end) == 0 || (len(end) == 1 && end[0] == 0):
-		return bytes.Compare(k, key) >= 0
-	}
-	return bytes.Compare(k, key) >= 0 && bytes.Compare(k, end) < 0
-}
 
 // TestHistoryMatchesWrites checks History against the events the writes
 // themselves returned: a watcher that catches up from history must see
@@ -90,7 +78,7 @@ func checkHistoryAgainst(t *testing.T, g gen, s *Store, all []Event) {
 		}
 		var want []Event
 		for _, ev := range all {
-			if ev.KV.ModRevision >= from && ev.KV.ModRevision <= through && inWatchRange(ev.KV.Key, key, end) {
+			if ev.KV.ModRevision >= from && ev.KV.ModRevision <= through && InRange(ev.KV.Key, key, end) {
 				want = append(want, ev)
 			}
 		}

@@ -172,6 +172,19 @@ func (s *Store) appendVersionLocked(e keyEntry, v version) keyEntry {
 	return e
 }
 
+// InRange reports whether key is selected by start and end in the forms of
+// RangeRequest (and of watchers): end nil is the single key start; end
+// empty or "\x00" is every key from start on.
+func InRange(key, start, end []byte) bool {
+	switch {
+	case end == nil:
+		return bytes.Equal(key, start)
+	case len(end) == 0 || (len(end) == 1 && end[0] == 0):
+		return bytes.Compare(key, start) >= 0
+	}
+	return bytes.Compare(key, start) >= 0 && bytes.Compare(key, end) < 0
+}
+
 // scanRange calls f for every entry of the range in key order until f
 // returns false. The forms are those of RangeRequest; etcd tells a single key
 // (end nil) from "every key >= key" (end "\x00", or empty but not nil).
