@@ -46,6 +46,7 @@ func (cl *cluster) learnLeases(t *testing.T, r result, vars map[string]string) {
 		if !slices.Contains(cl.leases, id) {
 			cl.leases = append(cl.leases, id)
 			vars[fmt.Sprintf("${LEASE_%d}", len(cl.leases))] = fmt.Sprintf("%016x", id)
+			vars["${LEASE_LAST}"] = fmt.Sprintf("%016x", id)
 		}
 	}
 }

@@ -75,6 +75,7 @@ func runE2E(t *testing.T, name string, baseEnv []string) {
 			why, s.args = s.args[1], s.args[2:]
 		}
 		known = append(known, why)
+		s.learn = func() { cl.learnLeases(t, result{}, vars) }
 		res, err := runStep(ctl, env, vars, s)
 		if err != nil {
 			t.Fatalf("%s:%d: %v", name, s.line, err)
@@ -281,8 +282,10 @@ func freePort(t *testing.T) string {
 //	@signal INT         send SIGINT (or TERM: SIGTERM) to the command
 //	@await 'text' get k run another command again until its stdout holds text
 //
-// Lease IDs vary from run to run: the test learns them (see leaseNames), shows them as
-// <LEASE_n> in the order it met them, and ${LEASE_n} in a script stands for the hex ID.
+// Lease IDs vary from run to run: the test learns them (see learnLeases), shows them as
+// <LEASE_n> in the order it met them, and ${LEASE_n} in a script stands for the hex ID;
+// ${LEASE_LAST} stands for the newest, which in an @run or @await action can be one the
+// live command granted.
 type step struct {
 	line  int
 	text  string // the command line as written
@@ -291,6 +294,7 @@ type step struct {
 	args  []string
 	stdin string
 	live  []liveAction // nil unless the stdin block has @ lines
+	learn func()       // if set, learns the server's leases before each @run and @await
 }
 
 func parseScript(path string) ([]step, error) {

@@ -118,12 +118,18 @@ actions:
 				break actions
 			}
 		case a.run != nil:
+			if s.learn != nil {
+				s.learn()
+			}
 			r, err := runStep(bin, env, vars, step{line: s.line, text: a.String(), args: a.run})
 			if err != nil || r.code != 0 {
 				notes = append(notes, fmt.Sprintf("%s: %v, exit %d: %s", a, err, r.code, bytes.TrimSpace(r.stderr)))
 				break actions
 			}
 		case a.await != nil:
+			if s.learn != nil {
+				s.learn()
+			}
 			if note := await(bin, env, vars, s, a); note != "" {
 				notes = append(notes, fmt.Sprintf("%s: %s", a, note))
 				break actions
