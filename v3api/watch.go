@@ -372,7 +372,7 @@ func (st *watchStream) send(r watch.Response) error {
 			resp.Events[i] = toPBEvent(&r.Events[i], sw.prevKV)
 		}
 		if sw.fragment {
-			return sendFragments(resp, st.s.cfg.MaxRequestBytes, st.stream.Send)
+			return sendFragments(resp, st.s.cfg.MaxRequestBytes+grpcOverheadBytes, st.stream.Send)
 		}
 	}
 	return st.stream.Send(resp)
@@ -391,7 +391,9 @@ func toPBEvent(ev *mvcc.Event, prevKV bool) *mvccpb.Event {
 
 // sendFragments splits a response whose events exceed max bytes into
 // several, each but the last marked as a fragment, as etcd does for a
-// watcher created with fragment set.
+// watcher created with fragment set. etcd's max is the request limit plus
+// the gRPC overhead it allows, and it measures a part with the fragment
+// flag already set: both decide where the parts end, so both are kept.
 func sendFragments(wr *pb.WatchResponse, max int, send func(*pb.WatchResponse) error) error {
 	if wr.Size() < max || len(wr.Events) < 2 {
 		return send(wr)
@@ -400,15 +402,15 @@ func sendFragments(wr *pb.WatchResponse, max int, send func(*pb.WatchResponse) e
 	for len(events) > 0 {
 		cur := *wr
 		cur.Events = nil
+		cur.Fragment = true
 		n := 0
 		for n < len(events) {
 			cur.Events = append(cur.Events, events[n])
-			n++
 			if len(cur.Events) > 1 && cur.Size() >= max {
 				cur.Events = cur.Events[:len(cur.Events)-1]
-				n--
 				break
 			}
+			n++
 		}
 		events = events[n:]
 		cur.Fragment = len(events) > 0

@@ -3,6 +3,7 @@ package v3api_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -215,5 +216,100 @@ func TestStalledWatcherDoesNotHoldUpWrites(t *testing.T) {
 			}
 			next++
 		}
+	}
+}
+
+// TestWatchFragmentsLargeResponses deletes enough keys in one revision that
+// their events with prev_kv pass etcd's limit for one watch response (the
+// request limit plus the 512 KiB etcd allows gRPC): a watcher created with
+// fragment gets them in several responses, each but the last marked as a
+// fragment, together every event once and in key order; the etcd client
+// put together with WithFragment shows them as one response; a watcher
+// without fragment gets one response.
+func TestWatchFragmentsLargeResponses(t *testing.T) {
+	const limit = 1024
+	m := startMember(t, func(c *cluster.Config, api *v3api.Config) {
+		c.MaxRequestBytes = limit
+		api.MaxRequestBytes = limit
+	})
+	c := m.client(t)
+	const keys = 600
+	value := string(make([]byte, 900))
+	for i := range keys {
+		must[*clientv3.PutResponse](t)(c.Put(ctx(t), fmt.Sprintf("f/%04d", i), value))
+	}
+
+	stream, err := pb.NewWatchClient(c.ActiveConnection()).Watch(ctx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for id, fragment := range []bool{true, false} {
+		if err := stream.Send(&pb.WatchRequest{RequestUnion: &pb.WatchRequest_CreateRequest{CreateRequest: &pb.WatchCreateRequest{
+			Key: []byte("f/"), RangeEnd: []byte("f0"), PrevKv: true, Fragment: fragment, WatchId: int64(id + 1)}}}); err != nil {
+			t.Fatal(err)
+		}
+		if created, err := stream.Recv(); err != nil || !created.Created {
+			t.Fatalf("creation: %+v, %v", created, err)
+		}
+	}
+	wch := c.Watch(ctx(t), "f/", clientv3.WithPrefix(), clientv3.WithPrevKV(), clientv3.WithFragment())
+	del := must[*clientv3.DeleteResponse](t)(c.Delete(ctx(t), "f/", clientv3.WithPrefix()))
+
+	parts := map[int64][]*pb.WatchResponse{}
+	for done := 0; done < 2; {
+		resp, err := stream.Recv()
+		if err != nil {
+			t.Fatal(err)
+		}
+		parts[resp.WatchId] = append(parts[resp.WatchId], resp)
+		if !resp.Fragment {
+			done++
+		}
+	}
+	frags := parts[1]
+	if len(frags) < 2 {
+		t.Fatalf("a %d-event response came in %d part(s) to a fragment watcher", keys, len(frags))
+	}
+	var got []string
+	for i, p := range frags {
+		if p.Fragment != (i < len(frags)-1) {
+			t.Fatalf("part %d of %d: fragment=%v", i+1, len(frags), p.Fragment)
+		}
+		// etcd fills a part until one more event would reach the limit.
+		if len(p.Events) > 1 && p.Size() >= limit+512*1024 {
+			t.Fatalf("part %d is %d bytes, over the limit", i+1, p.Size())
+		}
+		if i < len(frags)-1 {
+			fuller := *p
+			fuller.Events = append(slices.Clip(p.Events), frags[i+1].Events[0])
+			if fuller.Size() < limit+512*1024 {
+				t.Fatalf("part %d (%d bytes) ends before the limit", i+1, p.Size())
+			}
+		}
+		for _, ev := range p.Events {
+			if ev.Kv.ModRevision != del.Header.Revision || ev.PrevKv == nil {
+				t.Fatalf("event %s at %d, prev_kv %v", ev.Kv.Key, ev.Kv.ModRevision, ev.PrevKv != nil)
+			}
+			got = append(got, string(ev.Kv.Key))
+		}
+	}
+	if len(got) != keys || got[0] != "f/0000" || got[keys-1] != fmt.Sprintf("f/%04d", keys-1) {
+		t.Fatalf("fragments carried %d events (%v … %v), want %d", len(got), got[0], got[len(got)-1], keys)
+	}
+	for i := 1; i < len(got); i++ {
+		if got[i-1] >= got[i] {
+			t.Fatalf("events out of key order: %s before %s", got[i-1], got[i])
+		}
+	}
+	if whole := parts[2]; len(whole) != 1 || len(whole[0].Events) != keys {
+		t.Fatalf("a watcher without fragment got %d responses", len(whole))
+	}
+	select {
+	case resp := <-wch:
+		if len(resp.Events) != keys {
+			t.Fatalf("the etcd client put together %d events, want %d", len(resp.Events), keys)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the etcd client's fragment watcher got nothing")
 	}
 }
