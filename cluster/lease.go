@@ -178,6 +178,20 @@ func (s *Server) leadershipChanged(leading bool) {
 	}
 }
 
+// dueLocked returns the expired leases whose revocation is not under way
+// yet, at most limit of them, the oldest IDs first: leases expiring
+// together are revoked a tick's share at a time and never crowd out writes.
+func (c *leaseClock) dueLocked(now time.Time, limit int) []lease.ID {
+	var expired []lease.ID
+	for id, d := range c.deadlines {
+		if d.Before(now) && !c.revoking[id] {
+			expired = append(expired, id)
+		}
+	}
+	slices.Sort(expired)
+	return expired[:min(len(expired), limit)]
+}
+
 // runLeases, on the leader, revokes expired leases and checkpoints the
 // remaining times.
 func (s *Server) runLeases() {
@@ -197,17 +211,8 @@ func (s *Server) runLeases() {
 			continue
 		}
 		now := time.Now()
-		var expired []lease.ID
 		s.leaseClock.mu.Lock()
-		for id, d := range s.leaseClock.deadlines {
-			if d.Before(now) && !s.leaseClock.revoking[id] {
-				expired = append(expired, id)
-			}
-		}
-		// At most leaseRevokePerTick a tick, the oldest IDs first: many
-		// leases expiring together never crowd out the writes.
-		slices.Sort(expired)
-		expired = expired[:min(len(expired), leaseRevokePerTick)]
+		expired := s.leaseClock.dueLocked(now, leaseRevokePerTick)
 		if len(expired) > 0 {
 			// Only a leader that a quorum still follows revokes (etcd's
 			// ensureLeadership): a deposed one's clock is not the cluster's.
