@@ -37,6 +37,9 @@ type leaseClock struct {
 	// revoking are the expired leases whose revocation is proposed and
 	// not applied yet: they are not proposed again meanwhile.
 	revoking map[lease.ID]bool
+	// clearing are the leases whose checkpoint a renewal is clearing: a
+	// burst of keep-alives proposes one clearing, not one each.
+	clearing map[lease.ID]bool
 }
 
 // Lease request timings (etcd's defaults).
@@ -162,6 +165,7 @@ func (s *Server) leadershipChanged(leading bool) {
 	s.leaseClock.leading = leading
 	s.leaseClock.deadlines = map[lease.ID]time.Time{}
 	s.leaseClock.revoking = map[lease.ID]bool{}
+	s.leaseClock.clearing = map[lease.ID]bool{}
 	if !leading {
 		return
 	}
@@ -313,18 +317,23 @@ func (s *Server) LeaseKeepAlive(ctx context.Context, id int64) (int64, error) {
 	if s.leaseClock.leading {
 		s.leaseClock.deadlines[l.ID] = time.Now().Add(time.Duration(l.TTL) * time.Second)
 	}
+	// The checkpoint no longer holds: a later leader must not cut the
+	// renewed lease short. As in etcd, the renewal that finds it clears it
+	// through Raft before it answers; renewals meanwhile leave it to that one.
+	clearCheckpoint := l.RemainingTTL > 0 && !s.leaseClock.clearing[l.ID]
+	if clearCheckpoint && s.leaseClock.clearing != nil {
+		s.leaseClock.clearing[l.ID] = true
+	}
 	s.leaseClock.mu.Unlock()
-	if l.RemainingTTL > 0 {
-		// The checkpoint no longer holds: a later leader must not cut the
-		// renewed lease short.
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			ctx, cancel := context.WithTimeout(context.Background(), s.RequestTimeout())
-			defer cancel()
-			_, _ = s.Propose(ctx, &pb.InternalRaftRequest{LeaseCheckpoint: &pb.LeaseCheckpointRequest{
-				Checkpoints: []*pb.LeaseCheckpoint{{ID: id, Remaining_TTL: 0}}}})
-		}()
+	if clearCheckpoint {
+		_, err := s.Propose(ctx, &pb.InternalRaftRequest{LeaseCheckpoint: &pb.LeaseCheckpointRequest{
+			Checkpoints: []*pb.LeaseCheckpoint{{ID: id, Remaining_TTL: 0}}}})
+		s.leaseClock.mu.Lock()
+		delete(s.leaseClock.clearing, l.ID)
+		s.leaseClock.mu.Unlock()
+		if err != nil {
+			return 0, err
+		}
 	}
 	return l.TTL, nil
 }
@@ -427,9 +436,25 @@ func cutLast(p string) (string, string, bool) {
 
 // forwardLease asks the leader to serve a lease request for this member.
 func (s *Server) forwardLease(ctx context.Context, path string, id int64, out any) error {
-	refused, err := s.postToLeader(ctx, path+strconv.FormatInt(id, 10), out)
-	if refused != "" {
-		return errors.New(refused)
+	// As etcd's LeaseRenew: until the request timeout, a missing, moved or
+	// unreachable leader is waited for and asked again, so that an
+	// election does not end the clients' keep-alive streams.
+	ctx, cancel := context.WithTimeout(ctx, s.RequestTimeout())
+	defer cancel()
+	for {
+		refused, err := s.postToLeader(ctx, path+strconv.FormatInt(id, 10), out)
+		if err == nil && refused == "" {
+			return nil
+		}
+		select {
+		case <-time.After(leaseForwardRetry):
+		case <-ctx.Done():
+			return s.contextError(ctx, ctx.Err())
+		case <-s.stopping:
+			return ErrStopped
+		}
 	}
-	return err
 }
+
+// leaseForwardRetry spaces the attempts to reach the leader (etcd's 50 ms).
+const leaseForwardRetry = 50 * time.Millisecond

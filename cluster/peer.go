@@ -109,6 +109,7 @@ func (s *Server) startTransport() error {
 		return err
 	}
 	s.transport = tr
+	s.leaderClient = s.peerHTTPClient()
 	mux := http.NewServeMux()
 	mux.Handle("/raft/", tr.Handler())
 	mux.HandleFunc(membersPath, s.serveMembers)
@@ -187,8 +188,7 @@ func (s *Server) postToLeader(ctx context.Context, path string, out any) (refuse
 	if lead == 0 || m == nil {
 		return "", ErrNoLeader
 	}
-	client := s.peerHTTPClient()
-	defer client.CloseIdleConnections()
+	client := s.leaderClient
 	var lastErr error
 	for _, u := range m.PeerURLs {
 		req, err := http.NewRequestWithContext(ctx, http.MethodPost, u+path, nil)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -82,11 +83,14 @@ type Server struct {
 	cmdc           chan func(*raft.RawNode)
 	// recvc carries messages from peers to the raft loop; reports carries
 	// the transport's unreachable and snapshot reports.
-	recvc       chan raftpb.Message
-	reports     peerReports
-	transport   *transport.Transport
-	raftStorage *raft.MemoryStorage
-	snapshotter *wal.Snapshotter
+	recvc     chan raftpb.Message
+	reports   peerReports
+	transport *transport.Transport
+	// leaderClient carries the requests forwarded to the leader (lease
+	// renewals, promotions): one client, so its connections are reused.
+	leaderClient *http.Client
+	raftStorage  *raft.MemoryStorage
+	snapshotter  *wal.Snapshotter
 	// lock holds the data dir's lock until Stop.
 	lock *os.File
 
@@ -520,6 +524,7 @@ func (s *Server) Stop() {
 		close(s.stopping)
 		s.transport.Stop()
 		s.wg.Wait()
+		s.leaderClient.CloseIdleConnections()
 		s.watchers.Stop()
 		s.walMu.Lock()
 		if err := s.wal.Close(); err != nil {

@@ -75,6 +75,27 @@ func TestLeaseKeptAliveThroughFollowerSurvivesLeaderKill(t *testing.T) {
 	}
 }
 
+// TestKeepAliveThroughFollowerWaitsOutAnElection: a renewal that reaches
+// a follower while the leader is gone waits for the next leader, as
+// etcd's does, instead of failing the client's keep-alive stream.
+func TestKeepAliveThroughFollowerWaitsOutAnElection(t *testing.T) {
+	c := New(t, Config{Size: 3})
+	leader := c.WaitLeader()
+	f := c.Followers(leader)[0]
+	g, err := f.Client().Grant(ctxT(t, 10*time.Second), 30)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leader.Kill()
+	ttl, err := f.Server().LeaseKeepAlive(ctxT(t, 20*time.Second), int64(g.ID))
+	if err != nil || ttl != 30 {
+		t.Fatalf("renewal through a follower during an election: ttl %d, %v", ttl, err)
+	}
+	if now := c.WaitLeader(); now == leader {
+		t.Fatal("the killed member leads")
+	}
+}
+
 // TestLeasesSurviveRestart: leases and their keys come back from the log
 // and from snapshots.
 func TestLeasesSurviveRestart(t *testing.T) {
