@@ -86,7 +86,12 @@ func (s *Server) applyEntry(e *raftpb.Entry) error {
 	switch e.Type {
 	case raftpb.EntryNormal:
 		if len(e.Data) == 0 {
-			// A new leader's empty entry.
+			// A new leader's empty entry: once it is applied, so is
+			// everything of the terms before, checkpoints included, and a
+			// leader starts its lease clock from there (etcd's Promote).
+			if e.Term == s.Term() && s.Leader() == s.id {
+				s.leadershipChanged(true)
+			}
 			return nil
 		}
 		env, err := UnmarshalEnvelope(e.Data)

@@ -155,7 +155,8 @@ func (s *Server) attachLeases(evs []mvcc.Event) {
 	}
 }
 
-// leadershipChanged starts or stops the lease clock.
+// leadershipChanged starts or stops the lease clock. It starts in the
+// apply loop, which owns the lease store it reads.
 func (s *Server) leadershipChanged(leading bool) {
 	s.leaseClock.mu.Lock()
 	defer s.leaseClock.mu.Unlock()
@@ -209,13 +210,17 @@ func (s *Server) runLeases() {
 		case <-s.stopping:
 			return
 		}
-		leading := s.Leader() == s.id
-		s.leadershipChanged(leading)
-		if !leading {
+		if s.Leader() != s.id {
+			s.leadershipChanged(false)
 			continue
 		}
 		now := time.Now()
 		s.leaseClock.mu.Lock()
+		if !s.leaseClock.leading {
+			// Not started yet: the term's empty entry is still to apply.
+			s.leaseClock.mu.Unlock()
+			continue
+		}
 		expired := s.leaseClock.dueLocked(now, leaseRevokePerTick)
 		if len(expired) > 0 {
 			// Only a leader that a quorum still follows revokes (etcd's

@@ -325,8 +325,11 @@ func inConfState(cs *raftpb.ConfState, id uint64) bool {
 }
 
 func (s *Server) onLeaderChange(old, lead uint64) {
-	// The lease clock starts or stops now, not at the next lease tick.
-	s.leadershipChanged(lead == uint64(s.id))
+	// The lease clock stops now, not at the next lease tick; it starts in
+	// the apply loop, at the new leader's empty entry.
+	if lead != uint64(s.id) {
+		s.leadershipChanged(false)
+	}
 	if lead != raft.None {
 		leaderChanges.Inc()
 		hasLeader.Set(1)
