@@ -23,7 +23,12 @@ func (s *Server) Propose(ctx context.Context, r *pb.InternalRaftRequest) (Result
 	// marshalled request has exactly the size etcd compares with
 	// --max-request-bytes.
 	id := s.reqIDs.next()
-	r.Header = &pb.RequestHeader{ID: id}
+	// Who asks, and at which auth revision, as the client API found it.
+	hdr := &pb.RequestHeader{ID: id}
+	if r.Header != nil {
+		hdr.Username, hdr.AuthRevision = r.Header.Username, r.Header.AuthRevision
+	}
+	r.Header = hdr
 	size := r.Size()
 	if size > s.cfg.MaxRequestBytes {
 		return Result{}, ErrRequestTooLarge
@@ -135,7 +140,7 @@ func (s *Server) applyEnvelope(index uint64, env Envelope) error {
 		if err != nil {
 			return fmt.Errorf("cluster: entry %d: %w", index, err)
 		}
-		res := s.applyV3(r)
+		res := s.applyV3(index, r)
 		if r.Header != nil {
 			s.waiters.trigger(r.Header.ID, outcome{res: res})
 		}
@@ -161,8 +166,16 @@ func decodeV3(payload []byte) (*pb.InternalRaftRequest, error) {
 	return r, nil
 }
 
-func (s *Server) applyV3(r *pb.InternalRaftRequest) Result {
+func (s *Server) applyV3(index uint64, r *pb.InternalRaftRequest) Result {
+	if err := s.checkAuth(r); err != nil {
+		return Result{Err: err}
+	}
+	if res, ok := s.applyAuthRequest(index, r); ok {
+		return res
+	}
 	switch {
+	case r.V2 != nil:
+		return s.applyV2(r.V2)
 	case r.Put != nil:
 		res, evs, err := s.kv.Put(wire.PutRequest(r.Put), s.leases)
 		if err != nil {
@@ -280,8 +293,9 @@ type stateView struct {
 	// v2 is the encoded v2 store: it has no copy-on-write view, so it is
 	// encoded in the apply loop (v2 stores are small).
 	v2 []byte
-	// leases is the encoded lease store, small enough to encode here too.
-	leases []byte
+	// leases and auth are the encoded lease and auth stores, small enough
+	// to encode here too.
+	leases, auth []byte
 	// logBytes is how much log was applied since the previous snapshot.
 	logBytes int64
 	kv       *mvcc.Snapshot
@@ -311,7 +325,11 @@ func (s *Server) captureState() (stateView, error) {
 	if _, err := s.leases.WriteTo(&leases); err != nil {
 		return stateView{}, err
 	}
-	return stateView{kv: s.kv.Snapshot(), v2: v2.Bytes(), leases: leases.Bytes(), members: s.Members(), removed: s.removedIDs(),
+	authState, err := s.authStore.Encode()
+	if err != nil {
+		return stateView{}, err
+	}
+	return stateView{kv: s.kv.Snapshot(), v2: v2.Bytes(), leases: leases.Bytes(), auth: authState, members: s.Members(), removed: s.removedIDs(),
 		clusterVersion: s.ClusterVersion(), confState: s.confStateCopy()}, nil
 }
 

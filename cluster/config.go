@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/larchkv/larch/auth"
+	"github.com/larchkv/larch/auth/token"
 	"log/slog"
 	"net"
 	"time"
@@ -54,6 +56,14 @@ type Config struct {
 	// MaxLearners is how many learners the cluster may have (etcd's
 	// --max-learners, default 1).
 	MaxLearners int
+	// AuthToken is --auth-token: "simple" (the default) or
+	// "jwt,pub-key=FILE,priv-key=FILE,sign-method=RS256[,ttl=5m]".
+	AuthToken string
+	// AuthTokenTTL is how long a simple token lives unused (--auth-token-ttl).
+	AuthTokenTTL time.Duration
+	// BcryptCost is the cost passwords are hashed at (--bcrypt-cost).
+	BcryptCost int
+
 	// LeaseCheckpointInterval is how often the leader records the time
 	// left on the leases (etcd's 5 minutes).
 	LeaseCheckpointInterval time.Duration
@@ -128,6 +138,15 @@ func (c *Config) validate() error {
 	}
 	if c.LeaseCheckpointInterval == 0 {
 		c.LeaseCheckpointInterval = DefaultLeaseCheckpointInterval
+	}
+	if c.AuthToken == "" {
+		c.AuthToken = "simple"
+	}
+	if c.AuthTokenTTL == 0 {
+		c.AuthTokenTTL = token.DefaultTTL
+	}
+	if c.BcryptCost == 0 {
+		c.BcryptCost = auth.DefaultBcryptCost
 	}
 	if c.HealthInterval == 0 {
 		c.HealthInterval = DefaultHealthInterval

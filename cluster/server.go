@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/larchkv/larch/auth"
+	"github.com/larchkv/larch/auth/token"
 	"log/slog"
 	"net/http"
 	"os"
@@ -105,7 +107,13 @@ type Server struct {
 	watchers *watch.Hub
 	// leases are the replicated leases; leaseClock their deadlines while
 	// this member leads.
-	leases     *lease.Store
+	leases *lease.Store
+	// authStore is the replicated auth state; tokens the sessions
+	// Authenticate opened (per member, learned from the log); passwords
+	// checks passwords.
+	authStore  *auth.Store
+	tokens     token.Provider
+	passwords  *auth.Passwords
 	leaseClock leaseClock
 
 	// membersMu guards members, removed and confState; the apply loop
@@ -184,6 +192,7 @@ func NewServer(cfg Config) (*Server, error) {
 		kv:            mvcc.New(),
 		v2:            tree.New(),
 		leases:        lease.New(),
+		authStore:     auth.NewStore(),
 		members:       map[MemberID]*Member{},
 		removed:       map[MemberID]bool{},
 		recvc:         make(chan raftpb.Message, 1024),
@@ -202,6 +211,16 @@ func NewServer(cfg Config) (*Server, error) {
 		stopping:    make(chan struct{}),
 		done:        make(chan struct{}),
 		fatal:       make(chan error, 1),
+	}
+	opts, err := token.ParseOptions(cfg.AuthToken)
+	if err != nil {
+		return nil, err
+	}
+	if s.tokens, err = token.New(opts, cfg.AuthTokenTTL); err != nil {
+		return nil, err
+	}
+	if s.passwords, err = auth.NewPasswords(cfg.BcryptCost); err != nil {
+		return nil, err
 	}
 	s.applied.init()
 	memberDir := filepath.Join(cfg.DataDir, "member")

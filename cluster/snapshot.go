@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/larchkv/larch/auth"
 
 	"go.etcd.io/raft/v3"
 	"go.etcd.io/raft/v3/raftpb"
@@ -31,6 +32,7 @@ const (
 	sectionRemoved   byte = 5
 	sectionVersion   byte = 6
 	sectionLeases    byte = 7
+	sectionAuth      byte = 8
 )
 
 // errBadSnapshot marks a snapshot payload this build cannot read.
@@ -40,6 +42,7 @@ type restoredState struct {
 	kv      *mvcc.Store
 	v2      *tree.Store
 	leases  *lease.Store
+	auth    *auth.Store
 	members []Member
 	removed []MemberID
 	// clusterVersion is "" until decided.
@@ -83,6 +86,7 @@ func encodeSnapshot(st stateView, sizeHint int64) ([]byte, error) {
 	section(sectionRemoved, removed)
 	section(sectionVersion, []byte(st.clusterVersion))
 	section(sectionLeases, st.leases)
+	section(sectionAuth, st.auth)
 	buf.WriteByte(sectionEnd)
 	return buf.Bytes(), nil
 }
@@ -127,6 +131,8 @@ func decodeSnapshot(data []byte) (restoredState, error) {
 			st.clusterVersion = string(body)
 		case sectionLeases:
 			st.leases, err = lease.Restore(bytes.NewReader(body))
+		case sectionAuth:
+			st.auth, err = auth.Restore(body)
 		default:
 			err = fmt.Errorf("unknown section %d", kind)
 		}
@@ -152,6 +158,13 @@ func (s *Server) restoreState(st restoredState) {
 	} else {
 		s.leases.ReplaceWith(lease.New())
 	}
+	if st.auth != nil {
+		s.authStore.ReplaceWith(st.auth)
+	} else {
+		s.authStore.ReplaceWith(auth.NewStore())
+	}
+	// Tokens stay: a deleted user's finds no user, and a request made at
+	// an older auth revision is refused.
 	s.membersMu.Lock()
 	defer s.membersMu.Unlock()
 	s.confState = st.confState

@@ -85,6 +85,28 @@ func (s *Server) ProposeV2(ctx context.Context, r *pb.Request) (*tree.Event, err
 	return ev, nil
 }
 
+// ProposeV2As is ProposeV2 for a request the v2 API authorised for user
+// (empty for a guest) against the auth state at revision authRev: if auth
+// has changed by the time it applies, it fails with auth.ErrAuthOldRevision
+// and the caller checks again.
+func (s *Server) ProposeV2As(ctx context.Context, user string, authRev uint64, r *pb.Request) (*tree.Event, error) {
+	if authRev == 0 {
+		return s.ProposeV2(ctx, r)
+	}
+	if r.Time == 0 {
+		r.Time = time.Now().UnixNano()
+	}
+	res, err := s.Propose(ctx, &pb.InternalRaftRequest{Header: &pb.RequestHeader{Username: user, AuthRevision: authRev}, V2: r})
+	if err != nil {
+		return nil, err
+	}
+	if res.Err != nil {
+		return nil, res.Err
+	}
+	ev, _ := res.Resp.(*tree.Event)
+	return ev, nil
+}
+
 // decodeV2 decodes the payload of a KindV2 envelope.
 func decodeV2(payload []byte) (*pb.Request, error) {
 	r := &pb.Request{}

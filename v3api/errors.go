@@ -67,5 +67,10 @@ func togRPCError(err error) error {
 			return e.wire
 		}
 	}
+	for _, e := range authErrors {
+		if errors.Is(err, e.err) {
+			return e.wire
+		}
+	}
 	return status.Error(codes.Unknown, err.Error())
 }

@@ -24,6 +24,9 @@ func (k *kvServer) Range(ctx context.Context, r *pb.RangeRequest) (*pb.RangeResp
 			return nil, togRPCError(err)
 		}
 	}
+	if err := k.s.checkRead(ctx, r.Key, r.RangeEnd); err != nil {
+		return nil, err
+	}
 	res, err := k.s.member.KV().Range(req)
 	if err != nil {
 		return nil, togRPCError(err)
@@ -68,6 +71,9 @@ func (k *kvServer) Txn(ctx context.Context, r *pb.TxnRequest) (*pb.TxnResponse, 
 			if err := k.s.member.LinearizableReadNotify(ctx); err != nil {
 				return nil, togRPCError(err)
 			}
+		}
+		if err := k.s.checkTxn(ctx, r); err != nil {
+			return nil, err
 		}
 		res, err := k.s.member.KV().ReadTxn(req)
 		if err != nil {

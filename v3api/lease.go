@@ -51,7 +51,11 @@ func (l *leaseServer) LeaseTimeToLive(ctx context.Context, r *pb.LeaseTimeToLive
 	}
 	resp := &pb.LeaseTimeToLiveResponse{Header: &pb.ResponseHeader{}, ID: r.ID, TTL: ttl.TTL, GrantedTTL: ttl.GrantedTTL}
 	if r.Keys {
+		// The keys are shown only to whom may read them all.
 		for _, k := range ttl.Keys {
+			if err := l.s.checkRead(ctx, []byte(k), nil); err != nil {
+				return nil, err
+			}
 			resp.Keys = append(resp.Keys, []byte(k))
 		}
 	}

@@ -19,6 +19,9 @@ type maintenanceServer struct {
 }
 
 func (m *maintenanceServer) Status(ctx context.Context, r *pb.StatusRequest) (*pb.StatusResponse, error) {
+	if err := m.s.checkAdmin(ctx); err != nil {
+		return nil, err
+	}
 	member := m.s.member
 	// The keyspace lives in memory: what it holds is both the size and the
 	// size in use, counted as a snapshot would write it. That is never 0,
@@ -46,12 +49,18 @@ func (m *maintenanceServer) Status(ctx context.Context, r *pb.StatusRequest) (*p
 }
 
 func (m *maintenanceServer) Hash(ctx context.Context, r *pb.HashRequest) (*pb.HashResponse, error) {
+	if err := m.s.checkAdmin(ctx); err != nil {
+		return nil, err
+	}
 	resp := &pb.HashResponse{Header: &pb.ResponseHeader{}, Hash: m.s.member.KV().Hash()}
 	m.s.fillHeader(resp.Header)
 	return resp, nil
 }
 
 func (m *maintenanceServer) HashKV(ctx context.Context, r *pb.HashKVRequest) (*pb.HashKVResponse, error) {
+	if err := m.s.checkAdmin(ctx); err != nil {
+		return nil, err
+	}
 	kv := m.s.member.KV()
 	// etcd answers from the hashes its last compactions took whenever the
 	// revision is one of theirs, before it checks the revision at all.
@@ -121,6 +130,9 @@ func (c *clusterServer) MemberAdd(ctx context.Context, r *pb.MemberAddRequest) (
 	if err := checkPeerURLs(r.PeerURLs); err != nil {
 		return nil, err
 	}
+	if err := c.s.checkAdmin(ctx); err != nil {
+		return nil, err
+	}
 	ctx, cancel := context.WithTimeout(ctx, c.s.member.RequestTimeout())
 	defer cancel()
 	m, members, err := c.s.member.AddMember(ctx, r.PeerURLs, r.IsLearner)
@@ -131,6 +143,9 @@ func (c *clusterServer) MemberAdd(ctx context.Context, r *pb.MemberAddRequest) (
 }
 
 func (c *clusterServer) MemberRemove(ctx context.Context, r *pb.MemberRemoveRequest) (*pb.MemberRemoveResponse, error) {
+	if err := c.s.checkAdmin(ctx); err != nil {
+		return nil, err
+	}
 	ctx, cancel := context.WithTimeout(ctx, c.s.member.RequestTimeout())
 	defer cancel()
 	members, err := c.s.member.RemoveMember(ctx, cluster.MemberID(r.ID))
@@ -144,6 +159,9 @@ func (c *clusterServer) MemberUpdate(ctx context.Context, r *pb.MemberUpdateRequ
 	if err := checkPeerURLs(r.PeerURLs); err != nil {
 		return nil, err
 	}
+	if err := c.s.checkAdmin(ctx); err != nil {
+		return nil, err
+	}
 	ctx, cancel := context.WithTimeout(ctx, c.s.member.RequestTimeout())
 	defer cancel()
 	members, err := c.s.member.UpdateMember(ctx, cluster.MemberID(r.ID), r.PeerURLs)
@@ -154,6 +172,9 @@ func (c *clusterServer) MemberUpdate(ctx context.Context, r *pb.MemberUpdateRequ
 }
 
 func (c *clusterServer) MemberPromote(ctx context.Context, r *pb.MemberPromoteRequest) (*pb.MemberPromoteResponse, error) {
+	if err := c.s.checkAdmin(ctx); err != nil {
+		return nil, err
+	}
 	ctx, cancel := context.WithTimeout(ctx, c.s.member.RequestTimeout())
 	defer cancel()
 	members, err := c.s.member.PromoteMember(ctx, cluster.MemberID(r.ID))
@@ -164,6 +185,9 @@ func (c *clusterServer) MemberPromote(ctx context.Context, r *pb.MemberPromoteRe
 }
 
 func (m *maintenanceServer) MoveLeader(ctx context.Context, r *pb.MoveLeaderRequest) (*pb.MoveLeaderResponse, error) {
+	if err := m.s.checkAdmin(ctx); err != nil {
+		return nil, err
+	}
 	if m.s.member.Leader() != m.s.member.ID() {
 		return nil, rpctypes.ErrGRPCNotLeader
 	}
@@ -180,6 +204,9 @@ func (m *maintenanceServer) MoveLeader(ctx context.Context, r *pb.MoveLeaderRequ
 // and corruption checks arrive later), so the list is always empty and
 // there is never anything to clear; raising one by hand is not supported.
 func (m *maintenanceServer) Alarm(ctx context.Context, r *pb.AlarmRequest) (*pb.AlarmResponse, error) {
+	if _, err := m.s.callerOf(ctx); err != nil {
+		return nil, togRPCError(err)
+	}
 	if r.Action == pb.AlarmRequest_ACTIVATE {
 		return nil, status.Error(codes.Unimplemented, "method Alarm with action ACTIVATE not implemented")
 	}
@@ -188,13 +215,26 @@ func (m *maintenanceServer) Alarm(ctx context.Context, r *pb.AlarmRequest) (*pb.
 	return resp, nil
 }
 
-// authServer answers the Auth RPCs that have a truthful answer while
-// authentication cannot be enabled; role-based access control arrives later.
-type authServer struct {
-	pb.UnimplementedAuthServer
-	s *Server
+// Defragment, Snapshot and Downgrade are not served yet (the operations
+// issue brings them); the caller is checked first, as etcd does, so that
+// only root learns that.
+func (m *maintenanceServer) Defragment(ctx context.Context, r *pb.DefragmentRequest) (*pb.DefragmentResponse, error) {
+	if err := m.s.checkAdmin(ctx); err != nil {
+		return nil, err
+	}
+	return nil, status.Error(codes.Unimplemented, "method Defragment not implemented")
 }
 
-func (a *authServer) Authenticate(ctx context.Context, r *pb.AuthenticateRequest) (*pb.AuthenticateResponse, error) {
-	return nil, rpctypes.ErrGRPCAuthNotEnabled
+func (m *maintenanceServer) Snapshot(r *pb.SnapshotRequest, stream pb.Maintenance_SnapshotServer) error {
+	if err := m.s.checkAdmin(stream.Context()); err != nil {
+		return err
+	}
+	return status.Error(codes.Unimplemented, "method Snapshot not implemented")
+}
+
+func (m *maintenanceServer) Downgrade(ctx context.Context, r *pb.DowngradeRequest) (*pb.DowngradeResponse, error) {
+	if err := m.s.checkAdmin(ctx); err != nil {
+		return nil, err
+	}
+	return nil, status.Error(codes.Unimplemented, "method Downgrade not implemented")
 }

@@ -378,6 +378,12 @@ func (s *Server) streamLearnerCheck(srv any, ss grpc.ServerStream, info *grpc.St
 // propose sends one request through Raft and returns its typed response.
 func propose[T any](ctx context.Context, s *Server, r *pb.InternalRaftRequest) (T, error) {
 	var zero T
+	c, err := s.callerOf(ctx)
+	if err != nil {
+		return zero, togRPCError(err)
+	}
+	// The apply loop checks the caller against the auth state there.
+	r.Header = &pb.RequestHeader{Username: c.user, AuthRevision: c.rev}
 	ctx, cancel := context.WithTimeout(ctx, s.member.RequestTimeout())
 	defer cancel()
 	res, err := s.member.Propose(ctx, r)

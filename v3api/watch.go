@@ -203,6 +203,12 @@ func (st *watchStream) create(c *pb.WatchCreateRequest) bool {
 	case len(end) == 1 && end[0] == 0:
 		end = []byte{} // every key from key on
 	}
+	// etcd checks the range as converted above: a from-key watch is
+	// checked as its first key only.
+	if err := st.s.checkRead(st.stream.Context(), key, end); err != nil {
+		return st.control(watch.Response{WatchID: invalidWatchID, Created: true, Canceled: true,
+			CancelReason: err.Error(), Revision: st.hub.Rev()})
+	}
 	if c.StartRevision < 0 {
 		return st.control(watch.Response{WatchID: invalidWatchID, Created: true, Canceled: true,
 			CancelReason: rpctypes.ErrCompacted.Error(), Revision: st.hub.Rev()})

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/larchkv/larch/auth"
 	"io"
 	"net/url"
 	"os"
@@ -48,6 +49,9 @@ type serverConfig struct {
 	QuotaBackendBytes                       int64  `json:"quota-backend-bytes"`
 	MaxRequestBytes                         uint   `json:"max-request-bytes"`
 	MaxTxnOps                               uint   `json:"max-txn-ops"`
+	AuthToken                               string `json:"auth-token"`
+	AuthTokenTTL                            uint   `json:"auth-token-ttl"`
+	BcryptCost                              uint   `json:"bcrypt-cost"`
 	LogLevel                                string `json:"log-level"`
 	EnablePprof                             bool   `json:"enable-pprof"`
 	// EnableV2 is accepted for etcd compatibility and changes nothing:
@@ -77,6 +81,9 @@ func defaultConfig() serverConfig {
 		SnapshotCount:               cluster.DefaultSnapshotCount,
 		SnapshotCatchupEntries:      cluster.DefaultCatchUpEntries,
 		MaxLearners:                 cluster.DefaultMaxLearners,
+		AuthToken:                   "simple",
+		AuthTokenTTL:                300,
+		BcryptCost:                  uint(auth.DefaultBcryptCost),
 		StrictReconfigCheck:         true,
 		WatchProgressNotifyInterval: "10m",
 		MaxRequestBytes:             cluster.DefaultMaxRequestBytes,
@@ -109,6 +116,9 @@ func (c *serverConfig) flagSet(out io.Writer) *flag.FlagSet {
 	fs.Int64Var(&c.QuotaBackendBytes, "quota-backend-bytes", c.QuotaBackendBytes, "Raise alarms when backend size exceeds the given quota. 0 means use the default quota.")
 	fs.UintVar(&c.MaxRequestBytes, "max-request-bytes", c.MaxRequestBytes, "Maximum client request size in bytes the server will accept.")
 	fs.UintVar(&c.MaxTxnOps, "max-txn-ops", c.MaxTxnOps, "Maximum number of operations permitted in a transaction.")
+	fs.StringVar(&c.AuthToken, "auth-token", c.AuthToken, "Specify auth token specific options.")
+	fs.UintVar(&c.AuthTokenTTL, "auth-token-ttl", c.AuthTokenTTL, "The lifetime in seconds of the auth token.")
+	fs.UintVar(&c.BcryptCost, "bcrypt-cost", c.BcryptCost, "Specify bcrypt algorithm cost factor for auth password hashing.")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "Configures log level. Only supports debug, info, warn, error, panic, or fatal.")
 	fs.BoolVar(&c.EnablePprof, "enable-pprof", c.EnablePprof, "Enable runtime profiling data via HTTP server. Address is at client URL + \"/debug/pprof/\"")
 	fs.BoolVar(&c.EnableV2, "enable-v2", c.EnableV2, "Accepted for etcd compatibility; Larch always serves the v2 API.")
@@ -288,6 +298,9 @@ func (c serverConfig) resolve() (resolved, error) {
 		SnapshotCatchUpEntries: catchUp,
 		MaxLearners:            c.MaxLearners,
 		SkipReconfigChecks:     !c.StrictReconfigCheck,
+		AuthToken:              c.AuthToken,
+		AuthTokenTTL:           time.Duration(c.AuthTokenTTL) * time.Second,
+		BcryptCost:             int(c.BcryptCost),
 	}
 	quota := c.QuotaBackendBytes
 	if quota == 0 {
