@@ -408,26 +408,22 @@ func (s *Store) GrantPermission(role string, p Permission) error {
 	if !ok {
 		return ErrRoleNotFound
 	}
-	i := slices.IndexFunc(r.KV, func(q Permission) bool {
-		return bytes.Equal(q.Key, p.Key) && bytes.Equal(q.RangeEnd, p.RangeEnd)
-	})
-	if i >= 0 {
+	// As etcd: only the first range with the same key is looked at, so
+	// the same range granted behind another with its key is held twice
+	// (and RevokePermission takes both).
+	i, _ := slices.BinarySearchFunc(r.KV, p.Key, func(q Permission, key []byte) int { return bytes.Compare(q.Key, key) })
+	if i < len(r.KV) && bytes.Equal(r.KV[i].Key, p.Key) && bytes.Equal(r.KV[i].RangeEnd, p.RangeEnd) {
 		r.KV[i].Type = p.Type
 	} else {
-		// After those with the same key: etcd inserts and sorts stably.
-		at, _ := slices.BinarySearchFunc(r.KV, p.Key, func(q Permission, key []byte) int {
-			if bytes.Compare(q.Key, key) <= 0 {
-				return -1
-			}
-			return 1
-		})
-		r.KV = slices.Insert(r.KV, at, p.clone())
+		r.KV = append(r.KV, p.clone())
+		slices.SortStableFunc(r.KV, func(a, b Permission) int { return bytes.Compare(a.Key, b.Key) })
 	}
 	s.changedLocked()
 	return nil
 }
 
-// RevokePermission takes the range [key, rangeEnd) from a role.
+// RevokePermission takes the range [key, rangeEnd) from a role, every
+// time it holds it.
 func (s *Store) RevokePermission(role string, key, rangeEnd []byte) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -435,13 +431,13 @@ func (s *Store) RevokePermission(role string, key, rangeEnd []byte) error {
 	if !ok {
 		return ErrRoleNotFound
 	}
-	i := slices.IndexFunc(r.KV, func(q Permission) bool {
+	kept := slices.DeleteFunc(slices.Clone(r.KV), func(q Permission) bool {
 		return bytes.Equal(q.Key, key) && bytes.Equal(q.RangeEnd, rangeEnd)
 	})
-	if i < 0 {
+	if len(kept) == len(r.KV) {
 		return ErrPermissionNotGranted
 	}
-	r.KV = slices.Delete(r.KV, i, i+1)
+	r.KV = kept
 	s.changedLocked()
 	return nil
 }

@@ -189,6 +189,9 @@ func (c *ctl) newRootCommand() *cobra.Command {
 		c.newLeaseCommand(),
 		c.newLockCommand(),
 		c.newElectCommand(),
+		c.newAuthCommand(),
+		c.newUserCommand(),
+		c.newRoleCommand(),
 	)
 
 	root.SetUsageFunc(func(cmd *cobra.Command) error {

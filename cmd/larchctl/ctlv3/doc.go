@@ -27,6 +27,9 @@
 //     per event, ETCDCTL_WATCH_KEY/_RANGE_END) and its interactive mode.
 //   - cmd_lease.go, cmd_lock.go, cmd_elect.go: leases, and the lock and election recipes
 //     of etcd's client/v3/concurrency package, which etcdctl's lock and elect use too.
+//   - cmd_auth.go, cmd_user.go, cmd_role.go: auth enable/disable/status and the user and
+//     role commands. Passwords come from arguments, flags or stdin: etcdctl's prompt turns
+//     the terminal echo off with stty (askPassword), --interactive=false scans one word.
 //
 // # Goroutines
 //

@@ -302,7 +302,13 @@ func (c *ctl) stty(arg string) {
 	}
 	cmd := exec.Command(path, arg)
 	cmd.Args[0] = "stty" // as the prompt library runs it, which shows in stty's messages
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = c.env.Stdin, c.stdout, c.stderr
+	cmd.Stdout, cmd.Stderr = c.stdout, c.stderr
+	// stty works on the terminal behind stdin and reads nothing from it. A stdin that is
+	// not a file (an in-process run) would be copied into stty's and lost to the password
+	// reads after it: stty gets /dev/null instead, which it refuses as it refuses a pipe.
+	if f, ok := c.env.Stdin.(*os.File); ok {
+		cmd.Stdin = f
+	}
 	cmd.Run()
 }
 

@@ -39,6 +39,30 @@ type printer interface {
 	EndpointHealth([]epHealth) error
 	EndpointStatus([]epStatus) error
 	MoveLeader(leader, target uint64, r clientv3.MoveLeaderResponse) error
+
+	authPrinter
+}
+
+// authPrinter prints the responses of the user, role and auth commands. The names of the
+// user and role, and the key range of a revoked permission, are the command's arguments:
+// the responses do not hold them.
+type authPrinter interface {
+	RoleAdd(role string, r clientv3.AuthRoleAddResponse) error
+	RoleGet(role string, r clientv3.AuthRoleGetResponse) error
+	RoleDelete(role string, r clientv3.AuthRoleDeleteResponse) error
+	RoleList(clientv3.AuthRoleListResponse) error
+	RoleGrantPermission(role string, r clientv3.AuthRoleGrantPermissionResponse) error
+	RoleRevokePermission(role, key, end string, r clientv3.AuthRoleRevokePermissionResponse) error
+
+	UserAdd(user string, r clientv3.AuthUserAddResponse) error
+	UserGet(user string, r clientv3.AuthUserGetResponse) error
+	UserList(clientv3.AuthUserListResponse) error
+	UserChangePassword(clientv3.AuthUserChangePasswordResponse) error
+	UserGrantRole(user, role string, r clientv3.AuthUserGrantRoleResponse) error
+	UserRevokeRole(user, role string, r clientv3.AuthUserRevokeRoleResponse) error
+	UserDelete(user string, r clientv3.AuthUserDeleteResponse) error
+
+	AuthStatus(clientv3.AuthStatusResponse) error
 }
 
 // epHealth is one endpoint's `endpoint health` result.
@@ -61,7 +85,7 @@ func newPrinter(format string, isHex bool, stdout, stderr io.Writer) printer {
 	case "simple":
 		return &simplePrinter{w: stdout, errw: stderr, isHex: isHex}
 	case "fields":
-		return &fieldsPrinter{w: stdout, isHex: isHex, changesUnsupported: "fields"}
+		return &fieldsPrinter{w: stdout, isHex: isHex, changesUnsupported: "fields", authUnsupported: "fields"}
 	case "json":
 		p := &jsonPrinter{w: stdout, errw: stderr, isHex: isHex}
 		p.messagePrinter = messagePrinter{func(m marshaler) error { return p.print(m) }}
@@ -71,13 +95,13 @@ func newPrinter(format string, isHex bool, stdout, stderr io.Writer) printer {
 		p.messagePrinter = messagePrinter{p.print}
 		return p
 	case "table":
-		return &tablePrinter{w: stdout, changesUnsupported: "table", leasesUnsupported: "table"}
+		return &tablePrinter{w: stdout, changesUnsupported: "table", leasesUnsupported: "table", authUnsupported: "table"}
 	}
 	return nil
 }
 
-// messagePrinter prints the responses of membership changes and move-leader as their
-// messages, which is all the json and protobuf formats do with them.
+// messagePrinter prints the responses of membership changes, move-leader and the auth
+// commands as their messages, which is all the json and protobuf formats do with them.
 type messagePrinter struct {
 	show func(marshaler) error
 }
@@ -96,6 +120,49 @@ func (p messagePrinter) MemberPromote(_ uint64, r clientv3.MemberPromoteResponse
 }
 func (p messagePrinter) MoveLeader(_, _ uint64, r clientv3.MoveLeaderResponse) error {
 	return p.show((*pb.MoveLeaderResponse)(&r))
+}
+
+func (p messagePrinter) RoleAdd(_ string, r clientv3.AuthRoleAddResponse) error {
+	return p.show((*pb.AuthRoleAddResponse)(&r))
+}
+func (p messagePrinter) RoleGet(_ string, r clientv3.AuthRoleGetResponse) error {
+	return p.show((*pb.AuthRoleGetResponse)(&r))
+}
+func (p messagePrinter) RoleDelete(_ string, r clientv3.AuthRoleDeleteResponse) error {
+	return p.show((*pb.AuthRoleDeleteResponse)(&r))
+}
+func (p messagePrinter) RoleList(r clientv3.AuthRoleListResponse) error {
+	return p.show((*pb.AuthRoleListResponse)(&r))
+}
+func (p messagePrinter) RoleGrantPermission(_ string, r clientv3.AuthRoleGrantPermissionResponse) error {
+	return p.show((*pb.AuthRoleGrantPermissionResponse)(&r))
+}
+func (p messagePrinter) RoleRevokePermission(_, _, _ string, r clientv3.AuthRoleRevokePermissionResponse) error {
+	return p.show((*pb.AuthRoleRevokePermissionResponse)(&r))
+}
+func (p messagePrinter) UserAdd(_ string, r clientv3.AuthUserAddResponse) error {
+	return p.show((*pb.AuthUserAddResponse)(&r))
+}
+func (p messagePrinter) UserGet(_ string, r clientv3.AuthUserGetResponse) error {
+	return p.show((*pb.AuthUserGetResponse)(&r))
+}
+func (p messagePrinter) UserList(r clientv3.AuthUserListResponse) error {
+	return p.show((*pb.AuthUserListResponse)(&r))
+}
+func (p messagePrinter) UserChangePassword(r clientv3.AuthUserChangePasswordResponse) error {
+	return p.show((*pb.AuthUserChangePasswordResponse)(&r))
+}
+func (p messagePrinter) UserGrantRole(_, _ string, r clientv3.AuthUserGrantRoleResponse) error {
+	return p.show((*pb.AuthUserGrantRoleResponse)(&r))
+}
+func (p messagePrinter) UserRevokeRole(_, _ string, r clientv3.AuthUserRevokeRoleResponse) error {
+	return p.show((*pb.AuthUserRevokeRoleResponse)(&r))
+}
+func (p messagePrinter) UserDelete(_ string, r clientv3.AuthUserDeleteResponse) error {
+	return p.show((*pb.AuthUserDeleteResponse)(&r))
+}
+func (p messagePrinter) AuthStatus(r clientv3.AuthStatusResponse) error {
+	return p.show((*pb.AuthStatusResponse)(&r))
 }
 
 // changesUnsupported is the format, fields or table, that has nothing to print for
@@ -133,6 +200,54 @@ func (f leasesUnsupported) TimeToLive(clientv3.LeaseTimeToLiveResponse, bool) er
 	return unsupported(string(f))
 }
 func (f leasesUnsupported) Leases(clientv3.LeaseLeasesResponse) error { return unsupported(string(f)) }
+
+// authUnsupported is the format that has nothing to print for the auth commands: table
+// for all of them, fields for user get, user list and auth status (fieldsPrinter has its own
+// methods for the others). etcdctl makes the request, then fails with exit 4.
+type authUnsupported string
+
+func (f authUnsupported) RoleAdd(string, clientv3.AuthRoleAddResponse) error {
+	return unsupported(string(f))
+}
+func (f authUnsupported) RoleGet(string, clientv3.AuthRoleGetResponse) error {
+	return unsupported(string(f))
+}
+func (f authUnsupported) RoleDelete(string, clientv3.AuthRoleDeleteResponse) error {
+	return unsupported(string(f))
+}
+func (f authUnsupported) RoleList(clientv3.AuthRoleListResponse) error {
+	return unsupported(string(f))
+}
+func (f authUnsupported) RoleGrantPermission(string, clientv3.AuthRoleGrantPermissionResponse) error {
+	return unsupported(string(f))
+}
+func (f authUnsupported) RoleRevokePermission(string, string, string, clientv3.AuthRoleRevokePermissionResponse) error {
+	return unsupported(string(f))
+}
+func (f authUnsupported) UserAdd(string, clientv3.AuthUserAddResponse) error {
+	return unsupported(string(f))
+}
+func (f authUnsupported) UserGet(string, clientv3.AuthUserGetResponse) error {
+	return unsupported(string(f))
+}
+func (f authUnsupported) UserList(clientv3.AuthUserListResponse) error {
+	return unsupported(string(f))
+}
+func (f authUnsupported) UserChangePassword(clientv3.AuthUserChangePasswordResponse) error {
+	return unsupported(string(f))
+}
+func (f authUnsupported) UserGrantRole(string, string, clientv3.AuthUserGrantRoleResponse) error {
+	return unsupported(string(f))
+}
+func (f authUnsupported) UserRevokeRole(string, string, clientv3.AuthUserRevokeRoleResponse) error {
+	return unsupported(string(f))
+}
+func (f authUnsupported) UserDelete(string, clientv3.AuthUserDeleteResponse) error {
+	return unsupported(string(f))
+}
+func (f authUnsupported) AuthStatus(clientv3.AuthStatusResponse) error {
+	return unsupported(string(f))
+}
 
 // unsupported is the error of a format that cannot print a response.
 func unsupported(format string) error {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 
+	"go.etcd.io/etcd/api/v3/authpb"
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	"go.etcd.io/etcd/api/v3/mvccpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -223,5 +224,127 @@ func (p *simplePrinter) EndpointStatus(sts []epStatus) error {
 // MoveLeader names the members in unpadded hex.
 func (p *simplePrinter) MoveLeader(leader, target uint64, _ clientv3.MoveLeaderResponse) error {
 	fmt.Fprintf(p.w, "Leadership transferred from %x to %x\n", leader, target)
+	return nil
+}
+
+func (p *simplePrinter) RoleAdd(role string, _ clientv3.AuthRoleAddResponse) error {
+	fmt.Fprintf(p.w, "Role %s created\n", role)
+	return nil
+}
+
+// RoleGet lists the keys the role may read, then those it may write: a single key as is,
+// a range as [key, end), marked "(prefix key)" when it is one, and [key, <open ended> up
+// to the end of the keyspace. A root role without permissions is shown with the whole
+// keyspace, which it may use.
+func (p *simplePrinter) RoleGet(role string, r clientv3.AuthRoleGetResponse) error {
+	fmt.Fprintf(p.w, "Role %s\n", role)
+	if role == "root" && r.Perm == nil {
+		fmt.Fprint(p.w, "KV Read:\n\t[, <open ended>\nKV Write:\n\t[, <open ended>\n")
+		return nil
+	}
+	fmt.Fprintln(p.w, "KV Read:")
+	p.perms(r.Perm, authpb.READ)
+	fmt.Fprintln(p.w, "KV Write:")
+	p.perms(r.Perm, authpb.WRITE)
+	return nil
+}
+
+// perms prints the permissions of type typ, counting readwrite ones as both.
+func (p *simplePrinter) perms(perms []*authpb.Permission, typ authpb.Permission_Type) {
+	for _, perm := range perms {
+		if perm.PermType != typ && perm.PermType != authpb.READWRITE {
+			continue
+		}
+		key, end := string(perm.Key), string(perm.RangeEnd)
+		switch {
+		case end == "":
+			fmt.Fprintf(p.w, "\t%s\n", key)
+			continue
+		case end == "\x00":
+			fmt.Fprintf(p.w, "\t[%s, <open ended>", key)
+		default:
+			fmt.Fprintf(p.w, "\t[%s, %s)", key, end)
+		}
+		if key != "" && clientv3.GetPrefixRangeEnd(key) == end {
+			fmt.Fprintf(p.w, " (prefix %s)", key)
+		}
+		fmt.Fprintln(p.w)
+	}
+}
+
+func (p *simplePrinter) RoleDelete(role string, _ clientv3.AuthRoleDeleteResponse) error {
+	fmt.Fprintf(p.w, "Role %s deleted\n", role)
+	return nil
+}
+
+func (p *simplePrinter) RoleList(r clientv3.AuthRoleListResponse) error {
+	for _, role := range r.Roles {
+		fmt.Fprintln(p.w, role)
+	}
+	return nil
+}
+
+func (p *simplePrinter) RoleGrantPermission(role string, _ clientv3.AuthRoleGrantPermissionResponse) error {
+	fmt.Fprintf(p.w, "Role %s updated\n", role)
+	return nil
+}
+
+func (p *simplePrinter) RoleRevokePermission(role, key, end string, _ clientv3.AuthRoleRevokePermissionResponse) error {
+	switch end {
+	case "":
+		fmt.Fprintf(p.w, "Permission of key %s is revoked from role %s\n", key, role)
+	case "\x00":
+		fmt.Fprintf(p.w, "Permission of range [%s, <open ended> is revoked from role %s\n", key, role)
+	default:
+		fmt.Fprintf(p.w, "Permission of range [%s, %s) is revoked from role %s\n", key, end, role)
+	}
+	return nil
+}
+
+func (p *simplePrinter) UserAdd(user string, _ clientv3.AuthUserAddResponse) error {
+	fmt.Fprintf(p.w, "User %s created\n", user)
+	return nil
+}
+
+// UserGet writes "Roles:" with a space before each role, so a user without roles gets
+// "Roles:" alone.
+func (p *simplePrinter) UserGet(user string, r clientv3.AuthUserGetResponse) error {
+	fmt.Fprintf(p.w, "User: %s\nRoles:", user)
+	for _, role := range r.Roles {
+		fmt.Fprint(p.w, " "+role)
+	}
+	fmt.Fprintln(p.w)
+	return nil
+}
+
+func (p *simplePrinter) UserList(r clientv3.AuthUserListResponse) error {
+	for _, user := range r.Users {
+		fmt.Fprintln(p.w, user)
+	}
+	return nil
+}
+
+func (p *simplePrinter) UserChangePassword(clientv3.AuthUserChangePasswordResponse) error {
+	fmt.Fprintln(p.w, "Password updated")
+	return nil
+}
+
+func (p *simplePrinter) UserGrantRole(user, role string, _ clientv3.AuthUserGrantRoleResponse) error {
+	fmt.Fprintf(p.w, "Role %s is granted to user %s\n", role, user)
+	return nil
+}
+
+func (p *simplePrinter) UserRevokeRole(user, role string, _ clientv3.AuthUserRevokeRoleResponse) error {
+	fmt.Fprintf(p.w, "Role %s is revoked from user %s\n", role, user)
+	return nil
+}
+
+func (p *simplePrinter) UserDelete(user string, _ clientv3.AuthUserDeleteResponse) error {
+	fmt.Fprintf(p.w, "User %s deleted\n", user)
+	return nil
+}
+
+func (p *simplePrinter) AuthStatus(r clientv3.AuthStatusResponse) error {
+	fmt.Fprintf(p.w, "Authentication Status: %t\nAuthRevision: %d\n", r.Enabled, r.AuthRevision)
 	return nil
 }

@@ -11,6 +11,7 @@ type tablePrinter struct {
 	w io.Writer
 	changesUnsupported
 	leasesUnsupported
+	authUnsupported
 }
 
 var _ printer = (*tablePrinter)(nil)
