@@ -152,6 +152,13 @@ func (s *Server) applyEnvelope(index uint64, env Envelope) error {
 		}
 		s.waiters.trigger(r.ID, outcome{res: s.applyV2(r)})
 		return nil
+	case KindAuthV2:
+		r, err := decodeAuthV2(env.Payload)
+		if err != nil {
+			return fmt.Errorf("cluster: entry %d: %w", index, err)
+		}
+		s.waiters.trigger(r.ID, outcome{res: s.applyAuthV2(r)})
+		return nil
 	default:
 		return fmt.Errorf("cluster: entry %d: %w: kind %v", index, ErrBadEnvelope, env.Kind)
 	}

@@ -17,8 +17,11 @@ const (
 	KindV3 Kind = 1
 	// KindV2 carries a marshalled etcdserverpb.Request of the v2 keyspace.
 	KindV2 Kind = 2
+	// KindAuthV2 carries a JSON AuthV2Request: a change of the auth state
+	// made through the v2 API, which has no etcdserverpb message.
+	KindAuthV2 Kind = 3
 	// kindEnd is one past the last known kind.
-	kindEnd Kind = 3
+	kindEnd Kind = 4
 )
 
 func (k Kind) String() string {
@@ -27,6 +30,8 @@ func (k Kind) String() string {
 		return "v3"
 	case KindV2:
 		return "v2"
+	case KindAuthV2:
+		return "auth-v2"
 	default:
 		return fmt.Sprintf("kind(%d)", byte(k))
 	}
