@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
-	"time"
 
 	"go.etcd.io/etcd/api/v3/authpb"
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
@@ -27,7 +26,7 @@ func (s *Server) TokenInfo(tok string) (user string, rev uint64, err error) {
 	if !s.authStore.Enabled() {
 		return "", 0, nil
 	}
-	user, rev, ok := s.tokens.Info(tok, s.authStore.Revision(), time.Now())
+	user, rev, ok := s.tokens.Info(tok, s.authStore.Revision(), s.cfg.AuthClock())
 	if !ok {
 		return "", 0, auth.ErrInvalidAuthToken
 	}
@@ -196,7 +195,7 @@ func (s *Server) applyAuthenticate(index uint64, r *pb.InternalRaftRequest) (*pb
 	if !ok || u.NoPassword {
 		return nil, auth.ErrAuthFailed
 	}
-	tok, err := s.tokens.Assign(r.Authenticate.SimpleToken, index, u.Name, st.Revision(), time.Now())
+	tok, err := s.tokens.Assign(r.Authenticate.SimpleToken, index, u.Name, st.Revision(), s.cfg.AuthClock())
 	if err != nil {
 		return nil, err
 	}

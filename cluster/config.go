@@ -63,6 +63,9 @@ type Config struct {
 	AuthTokenTTL time.Duration
 	// BcryptCost is the cost passwords are hashed at (--bcrypt-cost).
 	BcryptCost int
+	// AuthClock, if set, is the clock tokens expire by (tests move it);
+	// time.Now otherwise.
+	AuthClock func() time.Time
 
 	// LeaseCheckpointInterval is how often the leader records the time
 	// left on the leases (etcd's 5 minutes).
@@ -147,6 +150,9 @@ func (c *Config) validate() error {
 	}
 	if c.BcryptCost == 0 {
 		c.BcryptCost = auth.DefaultBcryptCost
+	}
+	if c.AuthClock == nil {
+		c.AuthClock = time.Now
 	}
 	if c.HealthInterval == 0 {
 		c.HealthInterval = DefaultHealthInterval
