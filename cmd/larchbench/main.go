@@ -42,6 +42,9 @@ type options struct {
 	consist   string
 	members   int
 	watchers  int
+	// user and password, when set, are the credentials the KV clients
+	// log in with (the auth scenarios).
+	user, password string
 }
 
 func main() {
@@ -58,13 +61,13 @@ func main() {
 	flag.IntVar(&o.watchers, "watchers", 10000, "watchers of the watch scenario")
 	flag.IntVar(&o.members, "members", 1, "members of the cluster started when --endpoints is empty")
 	flag.Usage = func() {
-		fmt.Fprintf(os.Stderr, "usage: larchbench [flags] [scenario...]\nscenarios: fsync put range watch keepalive v2set v2get (default: all)\n")
+		fmt.Fprintf(os.Stderr, "usage: larchbench [flags] [scenario...]\nscenarios: fsync put range authput authrange watch keepalive v2set v2get (default: all)\n")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
 	scenarios := flag.Args()
 	if len(scenarios) == 0 {
-		scenarios = []string{"fsync", "put", "range", "watch", "keepalive", "v2set", "v2get"}
+		scenarios = []string{"fsync", "put", "range", "authput", "authrange", "watch", "keepalive", "v2set", "v2get"}
 	}
 	if err := run(o, scenarios); err != nil {
 		fmt.Fprintf(os.Stderr, "larchbench: %v\n", err)
@@ -96,6 +99,10 @@ func run(o options, scenarios []string) error {
 			}
 		case "put", "range":
 			if err := benchKV(o, strings.Split(endpoints, ","), s); err != nil {
+				return err
+			}
+		case "authput", "authrange":
+			if err := benchAuthKV(o, strings.Split(endpoints, ","), strings.TrimPrefix(s, "auth")); err != nil {
 				return err
 			}
 		case "keepalive":
@@ -199,6 +206,11 @@ func waitReady(endpoint string) error {
 
 // newClients opens n clients of endpoints, each its own connection.
 func newClients(n int, endpoints []string) ([]*clientv3.Client, func(), error) {
+	return newUserClients(n, endpoints, "", "")
+}
+
+// newUserClients opens n clients logged in as user (none if empty).
+func newUserClients(n int, endpoints []string, user, password string) ([]*clientv3.Client, func(), error) {
 	clients := make([]*clientv3.Client, 0, n)
 	closeAll := func() {
 		for _, c := range clients {
@@ -206,7 +218,8 @@ func newClients(n int, endpoints []string) ([]*clientv3.Client, func(), error) {
 		}
 	}
 	for range n {
-		c, err := newClient(endpoints)
+		c, err := clientv3.New(clientv3.Config{Endpoints: endpoints, DialTimeout: 5 * time.Second, Logger: zap.NewNop(),
+			Username: user, Password: password})
 		if err != nil {
 			closeAll()
 			return nil, nil, err
@@ -247,7 +260,7 @@ func benchFsync(dir string, size int) error {
 }
 
 func benchKV(o options, endpoints []string, scenario string) error {
-	clients, closeClients, err := newClients(o.conns, endpoints)
+	clients, closeClients, err := newUserClients(o.conns, endpoints, o.user, o.password)
 	if err != nil {
 		return err
 	}
@@ -297,7 +310,11 @@ func benchKV(o options, endpoints []string, scenario string) error {
 		if err != nil {
 			return err
 		}
-		name := fmt.Sprintf("%-9s clients=%d conns=%d", scenario, nclients, min(nclients, o.conns))
+		label := scenario
+		if o.user != "" {
+			label = "auth" + scenario
+		}
+		name := fmt.Sprintf("%-9s clients=%d conns=%d", label, nclients, min(nclients, o.conns))
 		if scenario == "range" {
 			name += " consistency=" + o.consist
 		}
