@@ -3,12 +3,15 @@ package v3api_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"io/fs"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -275,5 +278,45 @@ func TestAuthTokenInAuthorization(t *testing.T) {
 	cctx := metadata.AppendToOutgoingContext(context.Background(), rpctypes.TokenFieldNameSwagger, tok)
 	if _, err := pb.NewKVClient(m.client(t).ActiveConnection()).Put(cctx, &pb.PutRequest{Key: []byte("a/x"), Value: []byte("v")}); err != nil {
 		t.Fatalf("put with the token in authorization: %v", err)
+	}
+}
+
+// TestAuthOverGateway: spec/v3.md §8's auth over the JSON gateway.
+func TestAuthOverGateway(t *testing.T) {
+	m := startMember(t, nil)
+	code, _, body := httpDo(t, "POST", m.URL+"/v3/auth/authenticate", `{"name":"root","password":"rootpw"}`)
+	if code != 400 || body != `{"code":9,"message":"etcdserver: authentication is not enabled"}` {
+		t.Fatalf("authenticate with auth off: %d %s", code, body)
+	}
+	enableAuth(t, m.client(t))
+	code, _, body = httpDo(t, "POST", m.URL+"/v3/auth/authenticate", `{"name":"alice","password":"alicepw"}`)
+	var resp struct{ Token string }
+	if code != 200 || json.Unmarshal([]byte(body), &resp) != nil || resp.Token == "" {
+		t.Fatalf("authenticate: %d %s", code, body)
+	}
+	put := func(token string) (int, string) {
+		req, err := http.NewRequestWithContext(ctx(t), "POST", m.URL+"/v3/kv/put", strings.NewReader(`{"key":"YS94","value":"dg=="}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if token != "" {
+			req.Header.Set("Authorization", token) // raw, no "Bearer"
+		}
+		r, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Body.Close()
+		b, _ := io.ReadAll(r.Body)
+		return r.StatusCode, string(b)
+	}
+	if code, body := put(resp.Token); code != 200 || !strings.Contains(body, `"revision"`) {
+		t.Fatalf("put with the token: %d %s", code, body)
+	}
+	if code, body := put(""); code != 400 || body != `{"code":3,"message":"etcdserver: user name is empty"}` {
+		t.Fatalf("put without a token: %d %s", code, body)
+	}
+	if code, body := put("bogus"); code != 401 || body != `{"code":16,"message":"etcdserver: invalid auth token"}` {
+		t.Fatalf("put with a bad token: %d %s", code, body)
 	}
 }
