@@ -195,6 +195,11 @@ func (s *Server) applyAuthenticate(index uint64, r *pb.InternalRaftRequest) (*pb
 	if !ok || u.NoPassword {
 		return nil, auth.ErrAuthFailed
 	}
+	if index <= s.replayedTo {
+		// Replayed after a restart: the session was opened before it,
+		// and tokens, like etcd's, do not outlive the member's memory.
+		return &pb.AuthenticateResponse{Header: &pb.ResponseHeader{}}, nil
+	}
 	tok, err := s.tokens.Assign(r.Authenticate.SimpleToken, index, u.Name, st.Revision(), s.cfg.AuthClock())
 	if err != nil {
 		return nil, err

@@ -111,9 +111,12 @@ type Server struct {
 	// authStore is the replicated auth state; tokens the sessions
 	// Authenticate opened (per member, learned from the log); passwords
 	// checks passwords.
-	authStore  *auth.Store
-	tokens     token.Provider
-	passwords  *auth.Passwords
+	authStore *auth.Store
+	tokens    token.Provider
+	passwords *auth.Passwords
+	// replayedTo is the commit index the WAL held at start: entries up to
+	// it were applied before, and their sessions are not opened again.
+	replayedTo uint64
 	leaseClock leaseClock
 
 	// membersMu guards members, removed and confState; the apply loop
@@ -506,6 +509,7 @@ func (s *Server) restart(walDir string, rcfg *raft.Config) error {
 		}
 	}
 	s.prevHS = raftpb.HardState{Term: hs.Term, Vote: hs.Vote, Commit: hs.Commit}
+	s.replayedTo = hs.Commit
 	s.term.Store(hs.Term)
 	s.commitIndex.Store(hs.Commit)
 	if err := s.raftStorage.SetHardState(raftpb.HardState{Term: hs.Term, Vote: hs.Vote, Commit: hs.Commit}); err != nil {

@@ -21,6 +21,8 @@ import (
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 
 	"github.com/larchkv/larch/cluster"
@@ -100,11 +102,17 @@ func rawToken(t *testing.T, c *clientv3.Client, user, password string) string {
 	return resp.Token
 }
 
-// rawPut puts key with a token and no retries.
-func rawPut(t *testing.T, c *clientv3.Client, token, key string) error {
+// rawPut puts key with a token, over a plain gRPC connection: etcd's
+// client would retry and log in again.
+func rawPut(t *testing.T, m *member, token, key string) error {
 	t.Helper()
+	conn, err := grpc.NewClient(m.listener.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
 	cctx := metadata.AppendToOutgoingContext(ctx(t), rpctypes.TokenFieldNameGRPC, token)
-	_, err := pb.NewKVClient(c.ActiveConnection()).Put(cctx, &pb.PutRequest{Key: []byte(key), Value: []byte("v")})
+	_, err = pb.NewKVClient(conn).Put(cctx, &pb.PutRequest{Key: []byte(key), Value: []byte("v")})
 	return err
 }
 
@@ -123,12 +131,12 @@ func TestAuthTokenExpiryAndRefresh(t *testing.T) {
 	tok := rawToken(t, admin, "alice", "alicepw")
 	for range 3 {
 		clock.Advance(40 * time.Second) // less than the TTL since the last use
-		if err := rawPut(t, admin, tok, "a/used"); err != nil {
+		if err := rawPut(t, m, tok, "a/used"); err != nil {
 			t.Fatalf("a token in use expired: %v", err)
 		}
 	}
 	clock.Advance(61 * time.Second)
-	if err := rawPut(t, admin, tok, "a/late"); !errors.Is(err, rpctypes.ErrGRPCInvalidAuthToken) {
+	if err := rawPut(t, m, tok, "a/late"); !errors.Is(err, rpctypes.ErrGRPCInvalidAuthToken) {
 		t.Fatalf("a token unused for longer than its TTL: %v, want %v", err, rpctypes.ErrGRPCInvalidAuthToken)
 	}
 
@@ -175,13 +183,13 @@ func TestAuthPasswordChangeInvalidatesTokens(t *testing.T) {
 	root := m.userClient(t, "root", "rootpw")
 	tok := rawToken(t, admin, "alice", "alicepw")
 	alice := m.userClient(t, "alice", "alicepw")
-	if err := rawPut(t, admin, tok, "a/1"); err != nil {
+	if err := rawPut(t, m, tok, "a/1"); err != nil {
 		t.Fatal(err)
 	}
 	must[*clientv3.PutResponse](t)(alice.Put(ctx(t), "a/2", "v"))
 
 	must[*clientv3.AuthUserChangePasswordResponse](t)(root.UserChangePassword(ctx(t), "alice", "newpw"))
-	if err := rawPut(t, admin, tok, "a/3"); !errors.Is(err, rpctypes.ErrGRPCInvalidAuthToken) {
+	if err := rawPut(t, m, tok, "a/3"); !errors.Is(err, rpctypes.ErrGRPCInvalidAuthToken) {
 		t.Fatalf("old token after a password change: %v, want %v", err, rpctypes.ErrGRPCInvalidAuthToken)
 	}
 	if _, err := alice.Put(ctx(t), "a/4", "v"); !errors.Is(err, rpctypes.ErrAuthFailed) {
@@ -318,5 +326,23 @@ func TestAuthOverGateway(t *testing.T) {
 	}
 	if code, body := put("bogus"); code != 401 || body != `{"code":16,"message":"etcdserver: invalid auth token"}` {
 		t.Fatalf("put with a bad token: %d %s", code, body)
+	}
+}
+
+// TestAuthTokensDoNotOutliveARestart: replaying the log after a restart
+// does not open the sessions of the Authenticate entries again.
+func TestAuthTokensDoNotOutliveARestart(t *testing.T) {
+	m := startMember(t, nil)
+	enableAuth(t, m.client(t))
+	tok := rawToken(t, m.client(t), "alice", "alicepw")
+	if err := rawPut(t, m, tok, "a/1"); err != nil {
+		t.Fatal(err)
+	}
+	m.restart()
+	if err := rawPut(t, m, tok, "a/2"); !errors.Is(err, rpctypes.ErrGRPCInvalidAuthToken) {
+		t.Fatalf("a token from before the restart: %v", err)
+	}
+	if _, err := m.userClient(t, "alice", "alicepw").Put(ctx(t), "a/3", "v"); err != nil {
+		t.Fatal(err)
 	}
 }
