@@ -74,15 +74,7 @@ func (s *Server) ProposeV2(ctx context.Context, r *pb.Request) (*tree.Event, err
 	if _, err := r.MarshalToSizedBuffer(data[envelopeHeaderSize:]); err != nil {
 		return nil, fmt.Errorf("cluster: marshal v2 request: %w", err)
 	}
-	res, err := s.proposeEntry(ctx, r.ID, data)
-	if err != nil {
-		return nil, err
-	}
-	if res.Err != nil {
-		return nil, res.Err
-	}
-	ev, _ := res.Resp.(*tree.Event)
-	return ev, nil
+	return v2Event(s.proposeEntry(ctx, r.ID, data))
 }
 
 // ProposeV2As is ProposeV2 for a request the v2 API authorised for user
@@ -96,7 +88,11 @@ func (s *Server) ProposeV2As(ctx context.Context, user string, authRev uint64, r
 	if r.Time == 0 {
 		r.Time = time.Now().UnixNano()
 	}
-	res, err := s.Propose(ctx, &pb.InternalRaftRequest{Header: &pb.RequestHeader{Username: user, AuthRevision: authRev}, V2: r})
+	return v2Event(s.Propose(ctx, &pb.InternalRaftRequest{Header: &pb.RequestHeader{Username: user, AuthRevision: authRev}, V2: r}))
+}
+
+// v2Event is the event a v2 write produced, or its error.
+func v2Event(res Result, err error) (*tree.Event, error) {
 	if err != nil {
 		return nil, err
 	}

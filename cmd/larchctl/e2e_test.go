@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -614,14 +613,7 @@ func describeProtobuf(args []string, b []byte) []byte {
 	default:
 		return []byte(fmt.Sprintf("<%d bytes>\n", len(b)))
 	}
-	if err := m.Unmarshal(b); err != nil {
-		return []byte(fmt.Sprintf("<%d bytes that do not decode: %v>\n", len(b), err))
-	}
-	j, err := json.Marshal(m)
-	if err != nil {
-		return []byte(fmt.Sprintf("<%d bytes: %v>\n", len(b), err))
-	}
-	return []byte(fmt.Sprintf("<protobuf %T> %s\n", m, j))
+	return describeMessage(m, b)
 }
 
 var (
