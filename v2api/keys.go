@@ -3,6 +3,7 @@ package v2api
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -12,6 +13,7 @@ import (
 
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 
+	"github.com/larchkv/larch/auth"
 	"github.com/larchkv/larch/tree"
 )
 
@@ -135,6 +137,13 @@ func (h *Handler) serveKeys(w http.ResponseWriter, r *http.Request) {
 		writeKeyError(w, err)
 		return
 	}
+	// As etcd, the check comes after the validation, on the raw path.
+	key := r.URL.Path[len(keysPrefix):]
+	user, authRev, ok := h.keyAccess(r, key, kr.req.Recursive)
+	if !ok {
+		writeKeyNoAuth(w)
+		return
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), h.member.RequestTimeout())
 	defer cancel()
 	var ev *tree.Event
@@ -149,7 +158,18 @@ func (h *Handler) serveKeys(w http.ResponseWriter, r *http.Request) {
 	case r.Method == http.MethodGet || r.Method == http.MethodHead:
 		ev, err = h.member.V2().Get(kr.req.Path, kr.req.Recursive, kr.sorted, h.now())
 	default:
-		ev, err = h.member.ProposeV2(ctx, &kr.req)
+		// A write applies only if auth is still as it was checked at;
+		// otherwise it is checked again.
+		for {
+			ev, err = h.member.ProposeV2As(ctx, user, authRev, &kr.req)
+			if !errors.Is(err, auth.ErrAuthOldRevision) {
+				break
+			}
+			if user, authRev, ok = h.keyAccess(r, key, kr.req.Recursive); !ok {
+				writeKeyNoAuth(w)
+				return
+			}
+		}
 	}
 	if err != nil {
 		writeKeyError(w, err)

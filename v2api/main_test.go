@@ -42,6 +42,8 @@ func startMember(t *testing.T) (*cluster.Server, string) {
 		TickInterval:   10 * time.Millisecond,
 		ElectionTicks:  10,
 		Logger:         logger,
+		// The lowest cost: what these tests check is not bcrypt's.
+		BcryptCost: 4,
 	})
 	if err != nil {
 		l.Close()
@@ -132,6 +134,12 @@ func send(t *testing.T, method, url, ctype, body string) response {
 	if ctype != "" {
 		req.Header.Set("Content-Type", ctype)
 	}
+	return roundTrip(t, req)
+}
+
+// roundTrip sends req and reads the whole answer.
+func roundTrip(t *testing.T, req *http.Request) response {
+	t.Helper()
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

@@ -43,6 +43,11 @@ func (h *Handler) serveMembers(w http.ResponseWriter, r *http.Request) {
 	if !allowMethod(w, r, http.MethodGet, http.MethodPost, http.MethodDelete, http.MethodPut) {
 		return
 	}
+	// Only root may change the membership once auth is on.
+	if _, ok := h.writeRootAccess(r); !ok {
+		writeNoAuth(w)
+		return
+	}
 	w.Header().Set("X-Etcd-Cluster-ID", h.member.ClusterID().String())
 	sub := strings.TrimPrefix(strings.TrimPrefix(r.URL.Path, membersPrefix), "/")
 	switch r.Method {

@@ -54,6 +54,8 @@ func (h *Handler) Patterns() []string {
 	return []string{
 		keysPrefix, keysPrefix + "/", membersPrefix, membersPrefix + "/",
 		"/v2/machines", "/v2/stats/self", "/v2/stats/leader", "/v2/stats/store",
+		authPrefix + "/enable", authPrefix + "/users", authPrefix + "/users/",
+		authPrefix + "/roles", authPrefix + "/roles/",
 	}
 }
 
@@ -63,8 +65,9 @@ const (
 	membersPrefix = "/v2/members"
 )
 
-// ServeHTTP routes as etcd's mux does: /v2/keys and /v2/members with or
-// without a subpath, the others exactly; anything else is 404.
+// ServeHTTP routes as etcd's mux does: /v2/keys, /v2/members,
+// /v2/auth/users and /v2/auth/roles with or without a subpath, the others
+// exactly; anything else is 404.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p := r.URL.Path
 	switch {
@@ -80,6 +83,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.serveStatsLeader(w, r)
 	case p == "/v2/stats/store":
 		h.serveStatsStore(w, r)
+	case p == authPrefix+"/enable" || p == authPrefix+"/users" || strings.HasPrefix(p, authPrefix+"/users/") ||
+		p == authPrefix+"/roles" || strings.HasPrefix(p, authPrefix+"/roles/"):
+		h.serveAuth(w, r)
 	default:
 		http.NotFound(w, r)
 	}

@@ -48,6 +48,8 @@ func startMember(t *testing.T, tune func(*cluster.Config, *v3api.Config)) *membe
 		TickInterval:   10 * time.Millisecond,
 		ElectionTicks:  10,
 		Logger:         slog.New(slog.NewTextHandler(io.Discard, nil)),
+		// The lowest cost: what these tests check is not bcrypt's.
+		BcryptCost: 4,
 	}
 	if tune != nil {
 		tune(&m.cfg, &m.apiCfg)

@@ -1,7 +1,6 @@
 package ctlv2
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -167,10 +166,15 @@ func (c *ctl) newClient(debug bool) (client.Client, error) {
 	return client.New(cfg)
 }
 
-// askPassword prints prompt on stdout and reads one line from stdin, with the terminal's
-// echo off when stdin is a terminal.
+// askPassword is speakeasy's Ask, which etcdctl prompts with: it prints prompt on stdout,
+// turns the terminal's echo off when stdin is one, reads one byte at a time up to a
+// newline or the end of input (so that what follows stays for the command), and prints a
+// newline on stdout after it. The password is the line with its spaces trimmed. (speakeasy
+// runs stty for the echo, which on a stdin that is not a terminal prints stty's complaint
+// on stderr; larchctl does not.)
 func (c *ctl) askPassword(prompt string) (string, error) {
 	fmt.Fprint(c.env.Stdout, prompt)
+	defer fmt.Fprintln(c.env.Stdout)
 	if f, ok := c.env.Stdin.(*os.File); ok {
 		fd := int(f.Fd())
 		if old, err := unix.IoctlGetTermios(fd, unix.TCGETS); err == nil {
@@ -179,18 +183,23 @@ func (c *ctl) askPassword(prompt string) (string, error) {
 			noEcho.Lflag |= unix.ICANON | unix.ISIG
 			noEcho.Iflag |= unix.ICRNL
 			if err := unix.IoctlSetTermios(fd, unix.TCSETS, &noEcho); err == nil {
-				defer func() {
-					unix.IoctlSetTermios(fd, unix.TCSETS, old)
-					fmt.Fprintln(c.env.Stdout)
-				}()
+				defer unix.IoctlSetTermios(fd, unix.TCSETS, old)
 			}
 		}
 	}
-	line, err := bufio.NewReader(c.env.Stdin).ReadString('\n')
-	if err != nil && (err != io.EOF || line == "") {
-		return "", err
+	var line []byte
+	b := make([]byte, 1)
+	for {
+		n, err := c.env.Stdin.Read(b)
+		if err != nil && err != io.EOF {
+			return "", fmt.Errorf("failed during password entry: %s", err)
+		}
+		if n == 0 || b[0] == '\n' {
+			break
+		}
+		line = append(line, b[0])
 	}
-	return strings.TrimRight(line, "\r\n"), nil
+	return strings.TrimSpace(strings.TrimSuffix(string(line), "\r")), nil
 }
 
 // syncedClient is etcdctl's mustNewClient: the client, synced with the cluster's member

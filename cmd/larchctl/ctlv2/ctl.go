@@ -87,7 +87,18 @@ const (
 	stringFlag
 	intFlag
 	durationFlag
+	stringSliceFlag // repeatable: each use adds one value, commas and all (urfave's StringSliceFlag)
 )
+
+// stringSlice is the value of a stringSliceFlag.
+type stringSlice []string
+
+func (s *stringSlice) String() string { return strings.Join(*s, ",") }
+
+func (s *stringSlice) Set(v string) error {
+	*s = append(*s, v)
+	return nil
+}
 
 // flagDef describes one flag: its names (the first is the long one), type, default as
 // text and usage line.
@@ -125,6 +136,8 @@ func parseFlags(defs []flagDef, args []string) (*flagValues, error) {
 			case durationFlag:
 				v, _ := time.ParseDuration(d.value)
 				fs.Duration(n, v, d.usage)
+			case stringSliceFlag:
+				fs.Var(new(stringSlice), n, d.usage)
 			}
 		}
 	}
@@ -198,6 +211,23 @@ func (f *flagValues) Uint64(name string) uint64 {
 func (f *flagValues) Duration(name string) time.Duration {
 	v, _ := time.ParseDuration(f.raw(name))
 	return v
+}
+
+// StringSlice returns the values a stringSliceFlag was given, in order.
+func (f *flagValues) StringSlice(name string) []string {
+	for _, d := range f.defs {
+		if !d.has(name) {
+			continue
+		}
+		var out []string
+		for _, n := range d.names {
+			if v, ok := f.fs.Lookup(n).Value.(*stringSlice); ok {
+				out = append(out, *v...)
+			}
+		}
+		return out
+	}
+	return nil
 }
 
 func (f *flagValues) Args() []string { return f.fs.Args() }

@@ -14,7 +14,8 @@
 // Files: ctl.go (entry point, global flags, dispatch, exit codes), help.go (the command
 // table and help text), client.go (endpoints, transport, sync, --debug), format.go (the
 // three output formats), keys.go (get, ls, set, mk, mkdir, setdir, update, updatedir, rm,
-// rmdir), watch.go (watch, exec-watch), member.go (member, cluster-health).
+// rmdir), watch.go (watch, exec-watch), member.go (member, cluster-health), auth.go (user,
+// role, auth).
 //
 // Every command runs in the caller's goroutine and returns its exit code; nothing calls
 // os.Exit, so the whole command set runs in-process in tests. The only goroutines are the

@@ -66,13 +66,14 @@ func ttlFlag() flagDef {
 }
 
 var (
+	rolesFlag  = flagDef{names: []string{"roles"}, kind: stringSliceFlag, usage: "List of roles to grant or revoke"}
 	sortFlag   = flagDef{names: []string{"sort"}, kind: boolFlag, usage: "returns result in sorted order"}
 	quorumFlag = flagDef{names: []string{"quorum", "q"}, kind: boolFlag, usage: "require quorum for get request"}
 	afterIndex = flagDef{names: []string{"after-index"}, kind: intFlag, value: "0", usage: "watch after the given index"}
 )
 
-// rootApp is the v2 command table, in etcdctl's order. Commands without run (backup,
-// user, role, auth) are listed in help like etcdctl's but not implemented yet.
+// rootApp is the v2 command table, in etcdctl's order. Commands without run (backup) are
+// listed in help like etcdctl's but not implemented yet.
 var rootApp = &command{
 	name:  cliName,
 	usage: "A simple command line client for etcd.",
@@ -149,37 +150,37 @@ var rootApp = &command{
 			{name: "update", usage: "update an existing member in the etcd cluster", argsUsage: "<memberID> <peerURLs>", run: (*ctl).memberUpdate},
 		}},
 		{name: "user", usage: "user add, grant and revoke subcommands", sub: []*command{
-			{name: "add", usage: "add a new user for the etcd cluster", argsUsage: "<user>"},
-			{name: "get", usage: "get details for a user", argsUsage: "<user>"},
-			{name: "list", usage: "list all current users", argsUsage: "<user>"},
-			{name: "remove", usage: "remove a user for the etcd cluster", argsUsage: "<user>"},
+			{name: "add", usage: "add a new user for the etcd cluster", argsUsage: "<user>", run: (*ctl).userAdd},
+			{name: "get", usage: "get details for a user", argsUsage: "<user>", run: (*ctl).userGet},
+			{name: "list", usage: "list all current users", argsUsage: "<user>", run: (*ctl).userList},
+			{name: "remove", usage: "remove a user for the etcd cluster", argsUsage: "<user>", run: (*ctl).userRemove},
 			{name: "grant", usage: "grant roles to an etcd user", argsUsage: "<user>",
-				flags: []flagDef{{names: []string{"roles"}, kind: stringFlag, usage: "List of roles to grant or revoke"}}},
+				flags: []flagDef{rolesFlag}, run: (*ctl).userGrant},
 			{name: "revoke", usage: "revoke roles for an etcd user", argsUsage: "<user>",
-				flags: []flagDef{{names: []string{"roles"}, kind: stringFlag, usage: "List of roles to grant or revoke"}}},
-			{name: "passwd", usage: "change password for a user", argsUsage: "<user>"},
+				flags: []flagDef{rolesFlag}, run: (*ctl).userRevoke},
+			{name: "passwd", usage: "change password for a user", argsUsage: "<user>", run: (*ctl).userPasswd},
 		}},
 		{name: "role", usage: "role add, grant and revoke subcommands", sub: []*command{
-			{name: "add", usage: "add a new role for the etcd cluster", argsUsage: "<role> "},
-			{name: "get", usage: "get details for a role", argsUsage: "<role>"},
-			{name: "list", usage: "list all roles", argsUsage: " "},
-			{name: "remove", usage: "remove a role from the etcd cluster", argsUsage: "<role>"},
+			{name: "add", usage: "add a new role for the etcd cluster", argsUsage: "<role> ", run: (*ctl).roleAdd},
+			{name: "get", usage: "get details for a role", argsUsage: "<role>", run: (*ctl).roleGet},
+			{name: "list", usage: "list all roles", argsUsage: " ", run: (*ctl).roleList},
+			{name: "remove", usage: "remove a role from the etcd cluster", argsUsage: "<role>", run: (*ctl).roleRemove},
 			{name: "grant", usage: "grant path matches to an etcd role", argsUsage: "<role>", flags: []flagDef{
 				{names: []string{"path"}, kind: stringFlag, usage: "Path granted for the role to access"},
 				{names: []string{"read"}, kind: boolFlag, usage: "Grant read-only access"},
 				{names: []string{"write"}, kind: boolFlag, usage: "Grant write-only access"},
 				{names: []string{"readwrite", "rw"}, kind: boolFlag, usage: "Grant read-write access"},
-			}},
+			}, run: (*ctl).roleGrant},
 			{name: "revoke", usage: "revoke path matches for an etcd role", argsUsage: "<role>", flags: []flagDef{
 				{names: []string{"path"}, kind: stringFlag, usage: "Path revoked for the role to access"},
 				{names: []string{"read"}, kind: boolFlag, usage: "Revoke read access"},
 				{names: []string{"write"}, kind: boolFlag, usage: "Revoke write access"},
 				{names: []string{"readwrite", "rw"}, kind: boolFlag, usage: "Revoke read-write access"},
-			}},
+			}, run: (*ctl).roleRevoke},
 		}},
 		{name: "auth", usage: "overall auth controls", sub: []*command{
-			{name: "enable", usage: "enable auth access controls", argsUsage: " "},
-			{name: "disable", usage: "disable auth access controls", argsUsage: " "},
+			{name: "enable", usage: "enable auth access controls", argsUsage: " ", run: (*ctl).authEnable},
+			{name: "disable", usage: "disable auth access controls", argsUsage: " ", run: (*ctl).authDisable},
 		}},
 		{name: "help", aliases: []string{"h"}, usage: "Shows a list of commands or help for one command", argsUsage: "[command]"},
 	},
