@@ -236,8 +236,9 @@ func promoteError(msg string) error {
 
 func (s *Server) peerHTTPClient() *http.Client {
 	return &http.Client{
-		Timeout:   s.RequestTimeout(),
-		Transport: &http.Transport{DialContext: s.cfg.PeerDial, ResponseHeaderTimeout: s.RequestTimeout()},
+		Timeout: s.RequestTimeout(),
+		// For https peers PeerDial makes the TLS connection itself.
+		Transport: &http.Transport{DialContext: s.cfg.PeerDial, DialTLSContext: s.cfg.PeerDial, ResponseHeaderTimeout: s.RequestTimeout()},
 	}
 }
 

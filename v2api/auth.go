@@ -23,7 +23,7 @@ func (h *Handler) requestUser(r *http.Request) (user string, rev uint64, guest, 
 		// The revision is read before the state it stands for, so that a
 		// change in between makes a proposal at rev fail, never pass.
 		rev = st.Revision()
-		if r.TLS != nil {
+		if r.TLS != nil && h.certAuth {
 			// As etcd: every certificate of every verified chain, CAs
 			// included, is tried as a user name.
 			for _, chain := range r.TLS.VerifiedChains {

@@ -20,6 +20,10 @@ type Config struct {
 	Logger *slog.Logger
 	// Now is the clock TTLs are computed from; nil means time.Now.
 	Now func() time.Time
+	// ClientCertAuth (--client-cert-auth): a request without an
+	// Authorization header is made by the user its verified client
+	// certificate names.
+	ClientCertAuth bool
 }
 
 func (c *Config) validate() {
@@ -37,6 +41,8 @@ type Handler struct {
 	logger    *slog.Logger
 	now       func() time.Time
 	startTime time.Time
+	// certAuth is Config.ClientCertAuth.
+	certAuth bool
 }
 
 var _ http.Handler = (*Handler)(nil)
@@ -44,7 +50,7 @@ var _ http.Handler = (*Handler)(nil)
 // New returns the v2 handlers of member.
 func New(member *cluster.Server, cfg Config) *Handler {
 	cfg.validate()
-	return &Handler{member: member, logger: cfg.Logger, now: cfg.Now, startTime: cfg.Now()}
+	return &Handler{member: member, logger: cfg.Logger, now: cfg.Now, startTime: cfg.Now(), certAuth: cfg.ClientCertAuth}
 }
 
 // Patterns are the net/http.ServeMux patterns to mount the handler on:

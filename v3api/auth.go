@@ -5,7 +5,9 @@ import (
 
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/peer"
 
 	"github.com/larchkv/larch/auth"
 	"github.com/larchkv/larch/cluster"
@@ -33,13 +35,37 @@ func (s *Server) callerOf(ctx context.Context) (caller, error) {
 		toks = md.Get(rpctypes.TokenFieldNameSwagger)
 	}
 	if len(toks) == 0 {
-		return caller{rev: st.Revision()}, nil
+		c := caller{rev: st.Revision()}
+		if s.cfg.ClientCertAuth {
+			c.user = certUser(ctx)
+		}
+		return c, nil
 	}
 	user, rev, err := s.member.TokenInfo(toks[0])
 	if err != nil {
 		return caller{}, err
 	}
 	return caller{user: user, rev: rev}, nil
+}
+
+// certUser is the user a verified client certificate names: the CN of
+// the first verified chain's leaf, as etcd's AuthInfoFromTLS; "" without
+// one. Calls through the gateway carry none: they come over the loopback.
+func certUser(ctx context.Context) string {
+	p, ok := peer.FromContext(ctx)
+	if !ok {
+		return ""
+	}
+	info, ok := p.AuthInfo.(credentials.TLSInfo)
+	if !ok {
+		return ""
+	}
+	for _, chain := range info.State.VerifiedChains {
+		if len(chain) > 0 {
+			return chain[0].Subject.CommonName
+		}
+	}
+	return ""
 }
 
 // checkAdmin lets only root through while auth is on: the maintenance and

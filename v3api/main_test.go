@@ -2,6 +2,7 @@ package v3api_test
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"log/slog"
@@ -34,11 +35,20 @@ type member struct {
 	listener net.Listener
 	served   chan error
 	URL      string
+	// tls, if set, makes the client port https.
+	tls *tls.Config
 }
 
 func startMember(t *testing.T, tune func(*cluster.Config, *v3api.Config)) *member {
 	t.Helper()
-	m := &member{t: t, dir: t.TempDir()}
+	return startMemberTLS(t, nil, tune)
+}
+
+// startMemberTLS starts a member whose client port serves TLS with
+// serverTLS (plain when nil).
+func startMemberTLS(t *testing.T, serverTLS *tls.Config, tune func(*cluster.Config, *v3api.Config)) *member {
+	t.Helper()
+	m := &member{t: t, dir: t.TempDir(), tls: serverTLS}
 	peerURL := "http://127.0.0.1:2380"
 	m.cfg = cluster.Config{
 		Name:           "m1",
@@ -67,6 +77,10 @@ func (m *member) start() {
 	}
 	m.listener = l
 	m.URL = "http://" + l.Addr().String()
+	if m.tls != nil {
+		m.URL = "https://" + l.Addr().String()
+		l = tls.NewListener(l, m.tls)
+	}
 	m.cfg.ClientURLs = []string{m.URL}
 	m.server, err = cluster.NewServer(m.cfg)
 	if err != nil {

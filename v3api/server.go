@@ -48,6 +48,9 @@ const grpcOverheadBytes = 512 * 1024
 type Config struct {
 	// MaxTxnOps bounds the operations of one txn (--max-txn-ops).
 	MaxTxnOps int
+	// ClientCertAuth (--client-cert-auth): a request without a token is
+	// made by the user its verified client certificate names (etcd's rule).
+	ClientCertAuth bool
 	// MaxRequestBytes bounds one request (--max-request-bytes).
 	MaxRequestBytes int
 	// QuotaBackendBytes is the space quota reported by Status (--quota-backend-bytes).
@@ -131,6 +134,7 @@ func New(member *cluster.Server, cfg Config) (*Server, error) {
 		grpc.ChainUnaryInterceptor(s.unaryLearnerCheck),
 		grpc.ChainStreamInterceptor(s.streamLearnerCheck),
 		grpc.ForceServerCodec(codec{}),
+		grpc.Creds(tlsPassthrough{}),
 		grpc.MaxRecvMsgSize(cfg.MaxRequestBytes+grpcOverheadBytes),
 		grpc.MaxSendMsgSize(math.MaxInt32),
 		grpc.MaxConcurrentStreams(math.MaxUint32),
@@ -188,7 +192,7 @@ func New(member *cluster.Server, cfg Config) (*Server, error) {
 		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	}
-	s.http = &http.Server{Handler: accessHandler(mux), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn)}
+	s.http = &http.Server{Handler: tlsHandler(accessHandler(mux)), ConnContext: withConn, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn)}
 	return s, nil
 }
 

@@ -139,6 +139,13 @@ func New(cfg Config) (*Transport, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
+	dialStalling := func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := cfg.Dial(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return &stallConn{Conn: c, stall: cfg.SnapshotStall}, nil
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Transport{
 		ctx:    ctx,
@@ -147,13 +154,9 @@ func New(cfg Config) (*Transport, error) {
 		// The client carries only snapshots: its connections fail a
 		// write that moves nothing for SnapshotStall.
 		client: &http.Client{Transport: &http.Transport{
-			DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-				c, err := cfg.Dial(ctx, network, addr)
-				if err != nil {
-					return nil, err
-				}
-				return &stallConn{Conn: c, stall: cfg.SnapshotStall}, nil
-			},
+			DialContext: dialStalling,
+			// For https peers Dial makes the TLS connection itself.
+			DialTLSContext:        dialStalling,
 			ResponseHeaderTimeout: responseTimeout,
 			MaxIdleConnsPerHost:   2,
 		}},

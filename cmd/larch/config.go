@@ -5,9 +5,11 @@ import (
 	"flag"
 	"fmt"
 	"github.com/larchkv/larch/auth"
+	"github.com/larchkv/larch/pki"
 	"io"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -57,6 +59,23 @@ type serverConfig struct {
 	// EnableV2 is accepted for etcd compatibility and changes nothing:
 	// etcd 3.5 serves the v2 API only with --enable-v2, Larch always does.
 	EnableV2 bool `json:"enable-v2"`
+
+	// Client and peer TLS, etcd's flags.
+	CertFile                string `json:"cert-file"`
+	KeyFile                 string `json:"key-file"`
+	ClientCertAuth          bool   `json:"client-cert-auth"`
+	TrustedCAFile           string `json:"trusted-ca-file"`
+	ClientCRLFile           string `json:"client-crl-file"`
+	PeerCertFile            string `json:"peer-cert-file"`
+	PeerKeyFile             string `json:"peer-key-file"`
+	PeerClientCertAuth      bool   `json:"peer-client-cert-auth"`
+	PeerTrustedCAFile       string `json:"peer-trusted-ca-file"`
+	PeerCRLFile             string `json:"peer-crl-file"`
+	PeerCertAllowedCN       string `json:"peer-cert-allowed-cn"`
+	PeerCertAllowedHostname string `json:"peer-cert-allowed-hostname"`
+	CipherSuites            string `json:"cipher-suites"`
+	TLSMinVersion           string `json:"tls-min-version"`
+	TLSMaxVersion           string `json:"tls-max-version"`
 
 	configFile  string
 	showVersion bool
@@ -122,6 +141,21 @@ func (c *serverConfig) flagSet(out io.Writer) *flag.FlagSet {
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "Configures log level. Only supports debug, info, warn, error, panic, or fatal.")
 	fs.BoolVar(&c.EnablePprof, "enable-pprof", c.EnablePprof, "Enable runtime profiling data via HTTP server. Address is at client URL + \"/debug/pprof/\"")
 	fs.BoolVar(&c.EnableV2, "enable-v2", c.EnableV2, "Accepted for etcd compatibility; Larch always serves the v2 API.")
+	fs.StringVar(&c.CertFile, "cert-file", "", "Path to the client server TLS cert file.")
+	fs.StringVar(&c.KeyFile, "key-file", "", "Path to the client server TLS key file.")
+	fs.BoolVar(&c.ClientCertAuth, "client-cert-auth", false, "Enable client cert authentication.")
+	fs.StringVar(&c.TrustedCAFile, "trusted-ca-file", "", "Path to the client server TLS trusted CA cert file.")
+	fs.StringVar(&c.ClientCRLFile, "client-crl-file", "", "Path to the client certificate revocation list file.")
+	fs.StringVar(&c.PeerCertFile, "peer-cert-file", "", "Path to the peer server TLS cert file.")
+	fs.StringVar(&c.PeerKeyFile, "peer-key-file", "", "Path to the peer server TLS key file.")
+	fs.BoolVar(&c.PeerClientCertAuth, "peer-client-cert-auth", false, "Enable peer client cert authentication.")
+	fs.StringVar(&c.PeerTrustedCAFile, "peer-trusted-ca-file", "", "Path to the peer server TLS trusted CA file.")
+	fs.StringVar(&c.PeerCRLFile, "peer-crl-file", "", "Path to the peer certificate revocation list file.")
+	fs.StringVar(&c.PeerCertAllowedCN, "peer-cert-allowed-cn", "", "Allowed CN for inter peer authentication.")
+	fs.StringVar(&c.PeerCertAllowedHostname, "peer-cert-allowed-hostname", "", "Allowed TLS hostname for inter peer authentication.")
+	fs.StringVar(&c.CipherSuites, "cipher-suites", "", "Comma-separated list of supported TLS cipher suites between client/server and peers (empty will be auto-populated by Go).")
+	fs.StringVar(&c.TLSMinVersion, "tls-min-version", "TLS1.2", "Minimum TLS version supported by etcd. Possible values: TLS1.2, TLS1.3.")
+	fs.StringVar(&c.TLSMaxVersion, "tls-max-version", "", "Maximum TLS version supported by etcd. Possible values: TLS1.2, TLS1.3 (empty defers to Go).")
 	fs.StringVar(&c.configFile, "config-file", "", "Path to the server configuration file. Note that if a configuration file is provided, other command line flags and environment variables will be ignored.")
 	fs.BoolVar(&c.showVersion, "version", false, "Print the version and exit.")
 	return fs
@@ -201,6 +235,9 @@ type resolved struct {
 	listenURLs []*url.URL
 	peerURLs   []*url.URL
 	logLevel   string
+	// clientTLS and peerTLS are the listeners' TLS, if any of their
+	// URLs is https; peer TLS also secures the member's dials.
+	clientTLS, peerTLS *pki.TLSInfo
 }
 
 func (c serverConfig) resolve() (resolved, error) {
@@ -311,6 +348,10 @@ func (c serverConfig) resolve() (resolved, error) {
 	r.listenURLs = listen
 	r.peerURLs = listenPeer
 	r.logLevel = c.LogLevel
+	if r.clientTLS, r.peerTLS, err = c.tlsInfos(listen, listenPeer); err != nil {
+		return r, err
+	}
+	r.api.ClientCertAuth = c.ClientCertAuth
 	return r, nil
 }
 
@@ -327,9 +368,6 @@ func parseURLs(flagName, s string) ([]*url.URL, error) {
 		}
 		if u.Scheme != "http" && u.Scheme != "https" {
 			return nil, fmt.Errorf("invalid value %q for --%s: URL scheme must be http or https: %s", s, flagName, part)
-		}
-		if u.Scheme == "https" {
-			return nil, fmt.Errorf("invalid value %q for --%s: https needs TLS, which this build does not serve yet", s, flagName)
 		}
 		if _, port, err := splitHostPort(u.Host); err != nil || port == "" {
 			return nil, fmt.Errorf("invalid value %q for --%s: URL address does not have the form \"host:port\": %s", s, flagName, part)
@@ -395,4 +433,46 @@ func parseInitialCluster(s string) ([]cluster.InitialMember, error) {
 		return nil, errors.New("--initial-cluster must not be empty")
 	}
 	return out, nil
+}
+
+// tlsInfos checks and gathers the TLS flags: https URLs need a
+// certificate (etcd's rule), and TLS flags without an https URL change
+// nothing.
+func (c serverConfig) tlsInfos(listen, listenPeer []*url.URL) (client, peer *pki.TLSInfo, err error) {
+	minV, err := pki.TLSVersion(c.TLSMinVersion)
+	if err != nil {
+		return nil, nil, err
+	}
+	maxV, err := pki.TLSVersion(c.TLSMaxVersion)
+	if err != nil {
+		return nil, nil, err
+	}
+	if minV != 0 && maxV != 0 && minV > maxV {
+		return nil, nil, fmt.Errorf("min version (%s) is greater than max version (%s)", c.TLSMinVersion, c.TLSMaxVersion)
+	}
+	var suites []uint16
+	if c.CipherSuites != "" {
+		if suites, err = pki.CipherSuites(strings.Split(c.CipherSuites, ",")); err != nil {
+			return nil, nil, err
+		}
+	}
+	https := func(us []*url.URL) bool {
+		return slices.ContainsFunc(us, func(u *url.URL) bool { return u.Scheme == "https" })
+	}
+	if https(listen) {
+		if c.CertFile == "" || c.KeyFile == "" {
+			return nil, nil, errors.New("TLS key/cert (--cert-file, --key-file) must be provided for client url with HTTPS scheme")
+		}
+		client = &pki.TLSInfo{CertFile: c.CertFile, KeyFile: c.KeyFile, TrustedCAFile: c.TrustedCAFile,
+			ClientCertAuth: c.ClientCertAuth, CRLFile: c.ClientCRLFile, CipherSuites: suites, MinVersion: minV, MaxVersion: maxV}
+	}
+	if https(listenPeer) || (c.PeerCertFile != "" && c.PeerKeyFile != "") {
+		if c.PeerCertFile == "" || c.PeerKeyFile == "" {
+			return nil, nil, errors.New("TLS key/cert (--peer-cert-file, --peer-key-file) must be provided for peer url with HTTPS scheme")
+		}
+		peer = &pki.TLSInfo{CertFile: c.PeerCertFile, KeyFile: c.PeerKeyFile, TrustedCAFile: c.PeerTrustedCAFile,
+			ClientCertAuth: c.PeerClientCertAuth, CRLFile: c.PeerCRLFile, AllowedCN: c.PeerCertAllowedCN,
+			AllowedHostname: c.PeerCertAllowedHostname, CipherSuites: suites, MinVersion: minV, MaxVersion: maxV}
+	}
+	return client, peer, nil
 }

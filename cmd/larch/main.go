@@ -4,17 +4,21 @@
 package main
 
 import (
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/larchkv/larch/pki"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"runtime"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/larchkv/larch/cluster"
 	"github.com/larchkv/larch/v2api"
@@ -69,8 +73,16 @@ func serve(r resolved, logger *slog.Logger) error {
 			l.Close()
 		}
 	}
+	clientTLS, err := serverTLS(r.clientTLS)
+	if err != nil {
+		return err
+	}
+	peerTLS, err := serverTLS(r.peerTLS)
+	if err != nil {
+		return err
+	}
 	for _, u := range r.listenURLs {
-		l, err := net.Listen("tcp", u.Host)
+		l, err := listen(u, clientTLS)
 		if err != nil {
 			closeAll()
 			return fmt.Errorf("listen on client URL %s: %w", u, err)
@@ -78,12 +90,19 @@ func serve(r resolved, logger *slog.Logger) error {
 		clientLs = append(clientLs, l)
 	}
 	for _, u := range r.peerURLs {
-		l, err := net.Listen("tcp", u.Host)
+		l, err := listen(u, peerTLS)
 		if err != nil {
 			closeAll()
 			return fmt.Errorf("listen on peer URL %s: %w", u, err)
 		}
 		peerLs = append(peerLs, l)
+	}
+	if r.peerTLS != nil {
+		// Members dial each other with the peer certificate.
+		if r.member.PeerDial, err = r.peerTLS.Dialer(&net.Dialer{Timeout: time.Second, KeepAlive: 30 * time.Second}); err != nil {
+			closeAll()
+			return err
+		}
 	}
 	r.member.Logger = logger
 	r.member.PeerListeners = peerLs
@@ -97,7 +116,7 @@ func serve(r resolved, logger *slog.Logger) error {
 	}
 	r.api.Logger = logger
 	// etcd 3.5 serves v2 only with --enable-v2; Larch always does.
-	v2 := v2api.New(member, v2api.Config{Logger: logger})
+	v2 := v2api.New(member, v2api.Config{Logger: logger, ClientCertAuth: r.api.ClientCertAuth})
 	r.api.Handlers = map[string]http.Handler{}
 	for _, pattern := range v2.Patterns() {
 		r.api.Handlers[pattern] = v2
@@ -152,4 +171,21 @@ func parseLevel(s string) (slog.Level, error) {
 		return slog.LevelError, nil
 	}
 	return 0, fmt.Errorf("invalid value %q for --log-level: only supports debug, info, warn, error, panic, or fatal", s)
+}
+
+// serverTLS is the listeners' TLS configuration, nil without TLS.
+func serverTLS(info *pki.TLSInfo) (*tls.Config, error) {
+	if info == nil {
+		return nil, nil
+	}
+	return info.ServerConfig()
+}
+
+// listen opens a URL's listener, with TLS for https.
+func listen(u *url.URL, cfg *tls.Config) (net.Listener, error) {
+	l, err := net.Listen("tcp", u.Host)
+	if err != nil || u.Scheme != "https" {
+		return l, err
+	}
+	return tls.NewListener(l, cfg), nil
 }

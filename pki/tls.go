@@ -1,0 +1,326 @@
+package pki
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// TLSInfo describes one side's TLS, in etcd's terms: the flags
+// --cert-file, --key-file, --trusted-ca-file, --client-cert-auth,
+// --client-crl-file (and their --peer- forms), --peer-cert-allowed-cn and
+// --peer-cert-allowed-hostname, --cipher-suites, --tls-min-version and
+// --tls-max-version.
+type TLSInfo struct {
+	CertFile, KeyFile string
+	// TrustedCAFile holds the CAs whose certificates are accepted from the
+	// other side (clients on a server, servers on a client).
+	TrustedCAFile string
+	// ClientCertAuth makes a server require and verify client certificates.
+	ClientCertAuth bool
+	// CRLFile lists revoked certificates, refused at the handshake.
+	CRLFile string
+	// AllowedCN and AllowedHostname, if set, are what a verified peer
+	// certificate must name (its CN, or a SAN matching the host).
+	AllowedCN, AllowedHostname string
+	CipherSuites               []uint16
+	MinVersion, MaxVersion     uint16
+}
+
+// Empty tells whether no certificate is configured.
+func (i TLSInfo) Empty() bool { return i.CertFile == "" && i.KeyFile == "" }
+
+// files are read again whenever they change on disk (checked at most once
+// a second, at a handshake), so rotated certificates, CAs and CRLs take
+// effect for new connections without a restart.
+type files struct {
+	info TLSInfo
+
+	mu      sync.Mutex // guards the fields below
+	checked time.Time
+	stamps  map[string]time.Time
+	cert    *tls.Certificate
+	pool    *x509.CertPool
+	revoked map[string]bool // serial numbers, as decimal strings
+}
+
+// recheckEvery bounds how often the files are looked at; tests set 0.
+var recheckEvery = defaultRecheck
+
+const defaultRecheck = time.Second
+
+func newFiles(info TLSInfo) (*files, error) {
+	f := &files{info: info}
+	if err := f.load(); err != nil {
+		return nil, err
+	}
+	f.checked = time.Now()
+	return f, nil
+}
+
+func (f *files) paths() []string {
+	var ps []string
+	for _, p := range []string{f.info.CertFile, f.info.KeyFile, f.info.TrustedCAFile, f.info.CRLFile} {
+		if p != "" {
+			ps = append(ps, p)
+		}
+	}
+	return ps
+}
+
+// load reads every file; on error the previous state stays.
+func (f *files) load() error {
+	stamps := map[string]time.Time{}
+	for _, p := range f.paths() {
+		st, err := os.Stat(p)
+		if err != nil {
+			return fmt.Errorf("pki: %w", err)
+		}
+		stamps[p] = st.ModTime()
+	}
+	var cert *tls.Certificate
+	if !f.info.Empty() {
+		c, err := tls.LoadX509KeyPair(f.info.CertFile, f.info.KeyFile)
+		if err != nil {
+			return fmt.Errorf("pki: load %s and %s: %w", f.info.CertFile, f.info.KeyFile, err)
+		}
+		cert = &c
+	}
+	var pool *x509.CertPool
+	if f.info.TrustedCAFile != "" {
+		b, err := os.ReadFile(f.info.TrustedCAFile)
+		if err != nil {
+			return fmt.Errorf("pki: %w", err)
+		}
+		pool = x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(b) {
+			return fmt.Errorf("pki: no certificate in %s", f.info.TrustedCAFile)
+		}
+	}
+	var revoked map[string]bool
+	if f.info.CRLFile != "" {
+		b, err := os.ReadFile(f.info.CRLFile)
+		if err != nil {
+			return fmt.Errorf("pki: %w", err)
+		}
+		if blk, _ := pem.Decode(b); blk != nil {
+			b = blk.Bytes
+		}
+		crl, err := x509.ParseRevocationList(b)
+		if err != nil {
+			return fmt.Errorf("pki: parse CRL %s: %w", f.info.CRLFile, err)
+		}
+		revoked = map[string]bool{}
+		for _, e := range crl.RevokedCertificateEntries {
+			revoked[e.SerialNumber.String()] = true
+		}
+	}
+	f.mu.Lock()
+	f.stamps, f.cert, f.pool, f.revoked = stamps, cert, pool, revoked
+	f.mu.Unlock()
+	return nil
+}
+
+// current returns the loaded state, reading the files again if one of
+// them changed since.
+func (f *files) current() (*tls.Certificate, *x509.CertPool, map[string]bool) {
+	f.mu.Lock()
+	stale := time.Since(f.checked) >= recheckEvery
+	if stale {
+		f.checked = time.Now()
+	}
+	f.mu.Unlock()
+	if stale && f.changed() {
+		// A file caught half-written fails to load; the previous state
+		// stays and the next check tries again.
+		_ = f.load()
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.cert, f.pool, f.revoked
+}
+
+func (f *files) changed() bool {
+	f.mu.Lock()
+	stamps := f.stamps
+	f.mu.Unlock()
+	for _, p := range f.paths() {
+		st, err := os.Stat(p)
+		if err != nil || !st.ModTime().Equal(stamps[p]) {
+			return true
+		}
+	}
+	return false
+}
+
+// ServerConfig is the TLS configuration of a listener: its certificate,
+// and with ClientCertAuth the clients' certificates required and verified
+// against TrustedCAFile (and CRLFile, AllowedCN, AllowedHostname). Both
+// HTTP/2 (gRPC) and HTTP/1.1 are offered.
+func (i TLSInfo) ServerConfig() (*tls.Config, error) {
+	if i.Empty() {
+		return nil, errors.New("pki: a TLS server needs --cert-file and --key-file")
+	}
+	if i.ClientCertAuth && i.TrustedCAFile == "" {
+		return nil, errors.New("pki: client certificate auth needs a trusted CA file")
+	}
+	f, err := newFiles(i)
+	if err != nil {
+		return nil, err
+	}
+	base := i.baseConfig()
+	base.NextProtos = []string{"h2", "http/1.1"}
+	base.GetConfigForClient = func(*tls.ClientHelloInfo) (*tls.Config, error) {
+		cert, pool, revoked := f.current()
+		c := base.Clone()
+		c.GetConfigForClient = nil
+		c.Certificates = []tls.Certificate{*cert}
+		if pool != nil {
+			c.ClientCAs = pool
+			c.ClientAuth = tls.VerifyClientCertIfGiven
+			if i.ClientCertAuth {
+				c.ClientAuth = tls.RequireAndVerifyClientCert
+			}
+			c.VerifyPeerCertificate = i.verifyPeer(revoked)
+		}
+		return c, nil
+	}
+	return base, nil
+}
+
+// ClientConfig is the TLS configuration of a client (a member dialing its
+// peers, larchctl): the servers' certificates verified against
+// TrustedCAFile (the system's CAs without one), and this side's
+// certificate offered if it has one.
+func (i TLSInfo) ClientConfig() (*tls.Config, error) {
+	f, err := newFiles(i)
+	if err != nil {
+		return nil, err
+	}
+	_, pool, _ := f.current()
+	c := i.baseConfig()
+	c.RootCAs = pool
+	if !i.Empty() {
+		c.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
+			cert, _, _ := f.current()
+			return cert, nil
+		}
+	}
+	// The roots and the CRL may change too: verify by hand with the
+	// current ones, after the standard checks of the name.
+	c.InsecureSkipVerify = true
+	c.VerifyConnection = func(cs tls.ConnectionState) error {
+		_, pool, revoked := f.current()
+		if len(cs.PeerCertificates) == 0 {
+			return errors.New("pki: the server sent no certificate")
+		}
+		opts := x509.VerifyOptions{Roots: pool, Intermediates: x509.NewCertPool(), DNSName: cs.ServerName,
+			KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+		for _, ic := range cs.PeerCertificates[1:] {
+			opts.Intermediates.AddCert(ic)
+		}
+		chains, err := cs.PeerCertificates[0].Verify(opts)
+		if err != nil {
+			return err
+		}
+		return i.checkChains(chains, revoked)
+	}
+	return c, nil
+}
+
+func (i TLSInfo) baseConfig() *tls.Config {
+	c := &tls.Config{MinVersion: tls.VersionTLS12, CipherSuites: i.CipherSuites}
+	if i.MinVersion != 0 {
+		c.MinVersion = i.MinVersion
+	}
+	if i.MaxVersion != 0 {
+		c.MaxVersion = i.MaxVersion
+	}
+	return c
+}
+
+// verifyPeer checks a client chain that crypto/tls verified (for the
+// clientAuth usage, too) against the CRL and the allowed CN or hostname.
+func (i TLSInfo) verifyPeer(revoked map[string]bool) func([][]byte, [][]*x509.Certificate) error {
+	return func(_ [][]byte, chains [][]*x509.Certificate) error {
+		if len(chains) == 0 {
+			return nil // no certificate given, and none required
+		}
+		return i.checkChains(chains, revoked)
+	}
+}
+
+func (i TLSInfo) checkChains(chains [][]*x509.Certificate, revoked map[string]bool) error {
+	for _, chain := range chains {
+		for _, c := range chain {
+			if revoked[c.SerialNumber.String()] {
+				return fmt.Errorf("pki: certificate %s (serial %s) is revoked", c.Subject.CommonName, c.SerialNumber)
+			}
+		}
+	}
+	leaf := chains[0][0]
+	if i.AllowedCN != "" && leaf.Subject.CommonName != i.AllowedCN {
+		return fmt.Errorf("pki: certificate CN %q is not the allowed %q", leaf.Subject.CommonName, i.AllowedCN)
+	}
+	if i.AllowedHostname != "" {
+		if err := leaf.VerifyHostname(i.AllowedHostname); err != nil {
+			return fmt.Errorf("pki: certificate is not for the allowed host %q: %w", i.AllowedHostname, err)
+		}
+	}
+	return nil
+}
+
+// TLSVersion parses etcd's --tls-min-version / --tls-max-version values.
+func TLSVersion(s string) (uint16, error) {
+	switch s {
+	case "":
+		return 0, nil
+	case "TLS1.2":
+		return tls.VersionTLS12, nil
+	case "TLS1.3":
+		return tls.VersionTLS13, nil
+	}
+	return 0, fmt.Errorf("unexpected TLS version %q (only \"TLS1.2\" and \"TLS1.3\" are supported)", s)
+}
+
+// CipherSuites parses etcd's --cipher-suites: names as Go spells them.
+func CipherSuites(names []string) ([]uint16, error) {
+	byName := map[string]uint16{}
+	for _, s := range slices.Concat(tls.CipherSuites(), tls.InsecureCipherSuites()) {
+		byName[s.Name] = s.ID
+	}
+	var ids []uint16
+	for _, n := range names {
+		id, ok := byName[strings.TrimSpace(n)]
+		if !ok {
+			return nil, fmt.Errorf("unexpected TLS cipher suite %q", n)
+		}
+		ids = append(ids, id)
+	}
+	return ids, nil
+}
+
+// Dialer returns a dial function that opens TLS connections with the
+// client configuration, naming the server by the host it dials.
+func (i TLSInfo) Dialer(base *net.Dialer) (func(ctx context.Context, network, addr string) (net.Conn, error), error) {
+	cfg, err := i.ClientConfig()
+	if err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c := cfg.Clone()
+		if host, _, err := net.SplitHostPort(addr); err == nil {
+			c.ServerName = host
+		}
+		return (&tls.Dialer{NetDialer: base, Config: c}).DialContext(ctx, network, addr)
+	}, nil
+}
