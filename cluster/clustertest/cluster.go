@@ -10,13 +10,16 @@ package clustertest
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
+	"github.com/larchkv/larch/pki"
 	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -40,6 +43,10 @@ type Config struct {
 	// member's client URL next to the v3 API (v3api.Config.Handlers): the
 	// v2 API's, for one. It is called each time the member starts.
 	Handlers func(*cluster.Server) map[string]http.Handler
+	// PeerTLS, if set, returns a member's peer TLS (by member name): its
+	// peer URL is https, its listener serves that TLS and it dials its
+	// peers with it.
+	PeerTLS func(name string) pki.TLSInfo
 }
 
 // Cluster is a set of in-process members.
@@ -49,6 +56,7 @@ type Cluster struct {
 	tune  func(*cluster.Config)
 	// handlers is Config.Handlers.
 	handlers func(*cluster.Server) map[string]http.Handler
+	peerTLS  func(name string) pki.TLSInfo
 
 	mu      sync.Mutex
 	members []*Member
@@ -81,7 +89,7 @@ func New(t testing.TB, cfg Config) *Cluster {
 	if cfg.Token == "" {
 		cfg.Token = "clustertest"
 	}
-	c := &Cluster{t: t, token: cfg.Token, tune: cfg.Tune, handlers: cfg.Handlers, drops: map[[2]cluster.MemberID]bool{}}
+	c := &Cluster{t: t, token: cfg.Token, tune: cfg.Tune, handlers: cfg.Handlers, peerTLS: cfg.PeerTLS, drops: map[[2]cluster.MemberID]bool{}}
 	var initial []cluster.InitialMember
 	for i := range cfg.Size {
 		m := c.newMember(fmt.Sprintf("m%d", i+1))
@@ -185,7 +193,7 @@ func (c *Cluster) newMember(name string) *Member {
 		c:         c,
 		Name:      name,
 		DataDir:   dir,
-		PeerURL:   "http://" + FreeAddr(c.t),
+		PeerURL:   c.peerScheme() + FreeAddr(c.t),
 		ClientURL: "http://" + FreeAddr(c.t),
 	}
 	m.cfg = cluster.Config{
@@ -207,6 +215,13 @@ func (c *Cluster) newMember(name string) *Member {
 	c.members = append(c.members, m)
 	c.mu.Unlock()
 	return m
+}
+
+func (c *Cluster) peerScheme() string {
+	if c.peerTLS != nil {
+		return "https://"
+	}
+	return "http://"
 }
 
 // testLogger discards logs unless LARCH_TEST_LOG is set.
@@ -238,16 +253,29 @@ func (c *Cluster) Running() []*Member {
 // start listens on the member's ports and starts it; it returns once the
 // member serves clients or failed to start.
 func (m *Member) start() error {
-	peerL, err := net.Listen("tcp", m.PeerURL[len("http://"):])
+	cfg := m.cfg
+	peerL, err := net.Listen("tcp", strings.TrimPrefix(strings.TrimPrefix(m.PeerURL, "http://"), "https://"))
 	if err != nil {
 		return fmt.Errorf("%s: listen for peers: %w", m.Name, err)
+	}
+	if m.c.peerTLS != nil {
+		info := m.c.peerTLS(m.Name)
+		srvCfg, err := info.ServerConfig()
+		if err != nil {
+			peerL.Close()
+			return err
+		}
+		peerL = tls.NewListener(peerL, srvCfg)
+		if cfg.PeerDial, err = info.Dialer(&net.Dialer{Timeout: time.Second}); err != nil {
+			peerL.Close()
+			return err
+		}
 	}
 	clientL, err := net.Listen("tcp", m.ClientURL[len("http://"):])
 	if err != nil {
 		peerL.Close()
 		return fmt.Errorf("%s: listen for clients: %w", m.Name, err)
 	}
-	cfg := m.cfg
 	cfg.PeerListeners = []net.Listener{peerL}
 	srv, err := cluster.NewServer(cfg)
 	if err != nil {
