@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/url"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -76,6 +77,9 @@ type serverConfig struct {
 	CipherSuites            string `json:"cipher-suites"`
 	TLSMinVersion           string `json:"tls-min-version"`
 	TLSMaxVersion           string `json:"tls-max-version"`
+	AutoTLS                 bool   `json:"auto-tls"`
+	PeerAutoTLS             bool   `json:"peer-auto-tls"`
+	PKICADir                string `json:"pki-ca-dir"`
 
 	configFile  string
 	showVersion bool
@@ -155,6 +159,9 @@ func (c *serverConfig) flagSet(out io.Writer) *flag.FlagSet {
 	fs.StringVar(&c.PeerCertAllowedHostname, "peer-cert-allowed-hostname", "", "Allowed TLS hostname for inter peer authentication.")
 	fs.StringVar(&c.CipherSuites, "cipher-suites", "", "Comma-separated list of supported TLS cipher suites between client/server and peers (empty will be auto-populated by Go).")
 	fs.StringVar(&c.TLSMinVersion, "tls-min-version", "TLS1.2", "Minimum TLS version supported by etcd. Possible values: TLS1.2, TLS1.3.")
+	fs.BoolVar(&c.AutoTLS, "auto-tls", false, "Client TLS using a certificate the member issues itself from --pki-ca-dir's CA (verified, unlike etcd's self-signed one).")
+	fs.BoolVar(&c.PeerAutoTLS, "peer-auto-tls", false, "Peer TLS using a certificate the member issues itself from --pki-ca-dir's CA; members verify each other.")
+	fs.StringVar(&c.PKICADir, "pki-ca-dir", "", "Directory of the CA (ca.pem, ca-key.pem from `larchctl pki ca init`) auto TLS issues from; empty makes one in the data dir.")
 	fs.StringVar(&c.TLSMaxVersion, "tls-max-version", "", "Maximum TLS version supported by etcd. Possible values: TLS1.2, TLS1.3 (empty defers to Go).")
 	fs.StringVar(&c.configFile, "config-file", "", "Path to the server configuration file. Note that if a configuration file is provided, other command line flags and environment variables will be ignored.")
 	fs.BoolVar(&c.showVersion, "version", false, "Print the version and exit.")
@@ -238,6 +245,10 @@ type resolved struct {
 	// clientTLS and peerTLS are the listeners' TLS, if any of their
 	// URLs is https; peer TLS also secures the member's dials.
 	clientTLS, peerTLS *pki.TLSInfo
+	// autoClient and autoPeer, when set, issue the certificates behind
+	// clientTLS and peerTLS (auto TLS); caDir is --pki-ca-dir.
+	autoClient, autoPeer *autoTLS
+	caDir                string
 }
 
 func (c serverConfig) resolve() (resolved, error) {
@@ -348,7 +359,14 @@ func (c serverConfig) resolve() (resolved, error) {
 	r.listenURLs = listen
 	r.peerURLs = listenPeer
 	r.logLevel = c.LogLevel
-	if r.clientTLS, r.peerTLS, err = c.tlsInfos(listen, listenPeer); err != nil {
+	if c.AutoTLS && c.CertFile == "" && slices.ContainsFunc(listen, isHTTPS) {
+		r.autoClient = &autoTLS{profile: "server", dir: filepath.Join(dataDir, "fixtures", "client"), cn: c.Name, hosts: autoHosts(listen, advertise)}
+	}
+	if c.PeerAutoTLS && c.PeerCertFile == "" && slices.ContainsFunc(listenPeer, isHTTPS) {
+		r.autoPeer = &autoTLS{profile: "peer", dir: filepath.Join(dataDir, "fixtures", "peer"), cn: c.Name, hosts: autoHosts(listenPeer, peer)}
+	}
+	r.caDir = c.PKICADir
+	if r.clientTLS, r.peerTLS, err = c.tlsInfos(listen, listenPeer, r.autoClient != nil, r.autoPeer != nil); err != nil {
 		return r, err
 	}
 	r.api.ClientCertAuth = c.ClientCertAuth
@@ -438,7 +456,7 @@ func parseInitialCluster(s string) ([]cluster.InitialMember, error) {
 // tlsInfos checks and gathers the TLS flags: https URLs need a
 // certificate (etcd's rule), and TLS flags without an https URL change
 // nothing.
-func (c serverConfig) tlsInfos(listen, listenPeer []*url.URL) (client, peer *pki.TLSInfo, err error) {
+func (c serverConfig) tlsInfos(listen, listenPeer []*url.URL, autoClient, autoPeer bool) (client, peer *pki.TLSInfo, err error) {
 	minV, err := pki.TLSVersion(c.TLSMinVersion)
 	if err != nil {
 		return nil, nil, err
@@ -456,17 +474,15 @@ func (c serverConfig) tlsInfos(listen, listenPeer []*url.URL) (client, peer *pki
 			return nil, nil, err
 		}
 	}
-	https := func(us []*url.URL) bool {
-		return slices.ContainsFunc(us, func(u *url.URL) bool { return u.Scheme == "https" })
-	}
-	if https(listen) {
+	https := func(us []*url.URL) bool { return slices.ContainsFunc(us, isHTTPS) }
+	if https(listen) && !autoClient {
 		if c.CertFile == "" || c.KeyFile == "" {
 			return nil, nil, errors.New("TLS key/cert (--cert-file, --key-file) must be provided for client url with HTTPS scheme")
 		}
 		client = &pki.TLSInfo{CertFile: c.CertFile, KeyFile: c.KeyFile, TrustedCAFile: c.TrustedCAFile,
 			ClientCertAuth: c.ClientCertAuth, CRLFile: c.ClientCRLFile, CipherSuites: suites, MinVersion: minV, MaxVersion: maxV}
 	}
-	if https(listenPeer) || (c.PeerCertFile != "" && c.PeerKeyFile != "") {
+	if (https(listenPeer) || (c.PeerCertFile != "" && c.PeerKeyFile != "")) && !autoPeer {
 		if c.PeerCertFile == "" || c.PeerKeyFile == "" {
 			return nil, nil, errors.New("TLS key/cert (--peer-cert-file, --peer-key-file) must be provided for peer url with HTTPS scheme")
 		}
@@ -476,3 +492,5 @@ func (c serverConfig) tlsInfos(listen, listenPeer []*url.URL) (client, peer *pki
 	}
 	return client, peer, nil
 }
+
+func isHTTPS(u *url.URL) bool { return u.Scheme == "https" }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"os"
@@ -51,6 +52,8 @@ type process struct {
 	cmd     *exec.Cmd
 	stderr  *syncBuffer
 	exited  chan error
+	// tls, if set, is what clients of the process dial with.
+	tls *tls.Config
 }
 
 type syncBuffer struct {
@@ -150,7 +153,7 @@ func (p *process) terminate() {
 
 func (p *process) newClient() *clientv3.Client {
 	p.t.Helper()
-	c, err := clientv3.New(clientv3.Config{Endpoints: []string{p.client}, DialTimeout: 2 * time.Second, Logger: zap.NewNop()})
+	c, err := clientv3.New(clientv3.Config{Endpoints: []string{p.client}, TLS: p.tls, DialTimeout: 2 * time.Second, Logger: zap.NewNop()})
 	if err != nil {
 		p.t.Fatal(err)
 	}

@@ -73,6 +73,13 @@ func serve(r resolved, logger *slog.Logger) error {
 			l.Close()
 		}
 	}
+	if r.autoClient != nil || r.autoPeer != nil {
+		stopRenewing, err := startAutoTLS(&r, logger)
+		if err != nil {
+			return err
+		}
+		defer stopRenewing()
+	}
 	clientTLS, err := serverTLS(r.clientTLS)
 	if err != nil {
 		return err
@@ -188,4 +195,52 @@ func listen(u *url.URL, cfg *tls.Config) (net.Listener, error) {
 		return l, err
 	}
 	return tls.NewListener(l, cfg), nil
+}
+
+// startAutoTLS issues the auto-TLS certificates (and the CA, without
+// --pki-ca-dir), points the TLS settings at them, and renews them in the
+// background until the returned stop is called.
+func startAutoTLS(r *resolved, logger *slog.Logger) (stop func(), err error) {
+	caDir, err := ensureAutoCA(r.caDir, r.member.DataDir, logger)
+	if err != nil {
+		return nil, err
+	}
+	var sides []autoTLS
+	if a := r.autoClient; a != nil {
+		a.caDir = caDir
+		info := a.info()
+		info.ClientCertAuth = r.api.ClientCertAuth
+		r.clientTLS = info
+		sides = append(sides, *a)
+	}
+	if a := r.autoPeer; a != nil {
+		a.caDir = caDir
+		r.peerTLS = a.info()
+		sides = append(sides, *a)
+	}
+	for _, a := range sides {
+		if err := a.ensure(logger); err != nil {
+			return nil, err
+		}
+	}
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		t := time.NewTicker(autoCheckEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				for _, a := range sides {
+					if err := a.ensure(logger); err != nil {
+						logger.Error("renewing an auto-TLS certificate failed", "profile", a.profile, "error", err)
+					}
+				}
+			case <-done:
+				return
+			}
+		}
+	}()
+	return func() { close(done); <-stopped }, nil
 }

@@ -40,7 +40,7 @@ func benchAuthKV(o options, endpoints []string, scenario string) error {
 	}
 	defer func() {
 		// Later scenarios run without auth, on a server as it was.
-		root, closeRoot, err := newUserClients(1, endpoints, "root", "rootpw")
+		root, closeRoot, err := newUserClients(1, endpoints, "root", "rootpw", nil)
 		if err != nil {
 			return
 		}

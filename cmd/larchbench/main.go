@@ -9,6 +9,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -45,6 +46,8 @@ type options struct {
 	// user and password, when set, are the credentials the KV clients
 	// log in with (the auth scenarios).
 	user, password string
+	// tls, when set, is the clients' TLS (the tls scenarios).
+	tls *tls.Config
 }
 
 func main() {
@@ -61,13 +64,13 @@ func main() {
 	flag.IntVar(&o.watchers, "watchers", 10000, "watchers of the watch scenario")
 	flag.IntVar(&o.members, "members", 1, "members of the cluster started when --endpoints is empty")
 	flag.Usage = func() {
-		fmt.Fprintf(os.Stderr, "usage: larchbench [flags] [scenario...]\nscenarios: fsync put range authput authrange watch keepalive v2set v2get (default: all)\n")
+		fmt.Fprintf(os.Stderr, "usage: larchbench [flags] [scenario...]\nscenarios: fsync put range authput authrange tlsput tlsrange watch keepalive v2set v2get (default: all)\n")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
 	scenarios := flag.Args()
 	if len(scenarios) == 0 {
-		scenarios = []string{"fsync", "put", "range", "authput", "authrange", "watch", "keepalive", "v2set", "v2get"}
+		scenarios = []string{"fsync", "put", "range", "authput", "authrange", "tlsput", "tlsrange", "watch", "keepalive", "v2set", "v2get"}
 	}
 	if err := run(o, scenarios); err != nil {
 		fmt.Fprintf(os.Stderr, "larchbench: %v\n", err)
@@ -81,7 +84,8 @@ func run(o options, scenarios []string) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	needServer := slices.ContainsFunc(scenarios, func(s string) bool { return s != "fsync" })
+	// The tls scenarios start a server of their own.
+	needServer := slices.ContainsFunc(scenarios, func(s string) bool { return s != "fsync" && !strings.HasPrefix(s, "tls") })
 	endpoints := o.endpoints
 	if endpoints == "" && needServer {
 		ep, stop, err := startLarch(o.larch, dir, o.members)
@@ -99,6 +103,10 @@ func run(o options, scenarios []string) error {
 			}
 		case "put", "range":
 			if err := benchKV(o, strings.Split(endpoints, ","), s); err != nil {
+				return err
+			}
+		case "tlsput", "tlsrange":
+			if err := benchTLS(o, dir, strings.TrimPrefix(s, "tls")); err != nil {
 				return err
 			}
 		case "authput", "authrange":
@@ -137,6 +145,13 @@ func freePort() (string, error) {
 // client endpoints, comma-separated, once every one serves a linearizable
 // read.
 func startLarch(bin, dir string, n int) (string, func(), error) {
+	return startLarchTLS(bin, dir, n, nil, nil)
+}
+
+// startLarchTLS is startLarch with https client URLs served with the
+// certificate flags in tlsFlags, and clientTLS for its readiness check;
+// plain HTTP when tlsFlags is nil.
+func startLarchTLS(bin, dir string, n int, tlsFlags []string, clientTLS *tls.Config) (string, func(), error) {
 	if n < 1 {
 		return "", nil, fmt.Errorf("--members %d: need at least one", n)
 	}
@@ -162,11 +177,16 @@ func startLarch(bin, dir string, n int) (string, func(), error) {
 			_ = cmd.Wait()
 		}
 	}
+	scheme := "http://"
+	if tlsFlags != nil {
+		scheme = "https://"
+	}
 	for i := range n {
-		cmd := exec.Command(bin, "--name", fmt.Sprintf("bench%d", i), "--data-dir", filepath.Join(dir, fmt.Sprintf("data%d", i)),
-			"--listen-client-urls", "http://"+clients[i], "--advertise-client-urls", "http://"+clients[i],
-			"--listen-peer-urls", "http://"+peers[i], "--initial-advertise-peer-urls", "http://"+peers[i],
-			"--initial-cluster", strings.Join(initial, ","), "--log-level", "warn")
+		args := append([]string{"--name", fmt.Sprintf("bench%d", i), "--data-dir", filepath.Join(dir, fmt.Sprintf("data%d", i)),
+			"--listen-client-urls", scheme + clients[i], "--advertise-client-urls", scheme + clients[i],
+			"--listen-peer-urls", "http://" + peers[i], "--initial-advertise-peer-urls", "http://" + peers[i],
+			"--initial-cluster", strings.Join(initial, ","), "--log-level", "warn"}, tlsFlags...)
+		cmd := exec.Command(bin, args...)
 		cmd.Stderr = os.Stderr
 		if err := cmd.Start(); err != nil {
 			stop()
@@ -175,7 +195,7 @@ func startLarch(bin, dir string, n int) (string, func(), error) {
 		cmds = append(cmds, cmd)
 	}
 	for _, ep := range clients {
-		if err := waitReady(ep); err != nil {
+		if err := waitReady(ep, clientTLS); err != nil {
 			stop()
 			return "", nil, err
 		}
@@ -183,12 +203,13 @@ func startLarch(bin, dir string, n int) (string, func(), error) {
 	return strings.Join(clients, ","), stop, nil
 }
 
-func waitReady(endpoint string) error {
-	c, err := newClient([]string{endpoint})
+func waitReady(endpoint string, clientTLS *tls.Config) error {
+	cs, closeClient, err := newUserClients(1, []string{endpoint}, "", "", clientTLS)
 	if err != nil {
 		return err
 	}
-	defer c.Close()
+	defer closeClient()
+	c := cs[0]
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
@@ -206,11 +227,12 @@ func waitReady(endpoint string) error {
 
 // newClients opens n clients of endpoints, each its own connection.
 func newClients(n int, endpoints []string) ([]*clientv3.Client, func(), error) {
-	return newUserClients(n, endpoints, "", "")
+	return newUserClients(n, endpoints, "", "", nil)
 }
 
-// newUserClients opens n clients logged in as user (none if empty).
-func newUserClients(n int, endpoints []string, user, password string) ([]*clientv3.Client, func(), error) {
+// newUserClients opens n clients logged in as user (none if empty), over
+// TLS if tlsConfig is set.
+func newUserClients(n int, endpoints []string, user, password string, tlsConfig *tls.Config) ([]*clientv3.Client, func(), error) {
 	clients := make([]*clientv3.Client, 0, n)
 	closeAll := func() {
 		for _, c := range clients {
@@ -219,7 +241,7 @@ func newUserClients(n int, endpoints []string, user, password string) ([]*client
 	}
 	for range n {
 		c, err := clientv3.New(clientv3.Config{Endpoints: endpoints, DialTimeout: 5 * time.Second, Logger: zap.NewNop(),
-			Username: user, Password: password})
+			Username: user, Password: password, TLS: tlsConfig})
 		if err != nil {
 			closeAll()
 			return nil, nil, err
@@ -260,7 +282,7 @@ func benchFsync(dir string, size int) error {
 }
 
 func benchKV(o options, endpoints []string, scenario string) error {
-	clients, closeClients, err := newUserClients(o.conns, endpoints, o.user, o.password)
+	clients, closeClients, err := newUserClients(o.conns, endpoints, o.user, o.password, o.tls)
 	if err != nil {
 		return err
 	}
@@ -313,6 +335,9 @@ func benchKV(o options, endpoints []string, scenario string) error {
 		label := scenario
 		if o.user != "" {
 			label = "auth" + scenario
+		}
+		if o.tls != nil {
+			label = "tls" + scenario
 		}
 		name := fmt.Sprintf("%-9s clients=%d conns=%d", label, nclients, min(nclients, o.conns))
 		if scenario == "range" {

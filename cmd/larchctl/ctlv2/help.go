@@ -18,6 +18,9 @@ type command struct {
 	sub         []*command
 	parent      *command
 	run         func(c *ctl, f *flagValues) error
+	// hidden leaves the command out of command lists (urfave's Hidden): `pki`, which
+	// etcdctl does not have, so that the root help stays etcdctl's.
+	hidden bool
 }
 
 func (cmd *command) find(name string) *command {
@@ -182,6 +185,7 @@ var rootApp = &command{
 			{name: "enable", usage: "enable auth access controls", argsUsage: " ", run: (*ctl).authEnable},
 			{name: "disable", usage: "disable auth access controls", argsUsage: " ", run: (*ctl).authDisable},
 		}},
+		pkiCommand(),
 		{name: "help", aliases: []string{"h"}, usage: "Shows a list of commands or help for one command", argsUsage: "[command]"},
 	},
 }
@@ -245,6 +249,9 @@ func align(text string) string {
 func commandList(cmds []*command) string {
 	var b strings.Builder
 	for _, s := range cmds {
+		if s.hidden {
+			continue
+		}
 		b.WriteString("\n   " + strings.Join(append([]string{s.name}, s.aliases...), ", ") + "\t" + s.usage)
 	}
 	return b.String()

@@ -6,6 +6,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/larchkv/larch/cmd/larchctl/internal/pkicmd"
 	"github.com/spf13/cobra"
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
@@ -164,6 +165,19 @@ func (c *ctl) run(f func(cmd *cobra.Command, args []string) error) func(*cobra.C
 	}
 }
 
+// newPKICommand is `pki`, larchctl's own (package pkicmd, shared with the v2 set): bad
+// command lines exit 128 like etcdctl's argument errors, other errors 1.
+func (c *ctl) newPKICommand() *cobra.Command {
+	return pkicmd.Cobra(pkicmd.IO{Stdin: c.env.Stdin, Stdout: c.stdout}, func(err error) {
+		var ue *pkicmd.UsageError
+		if errors.As(err, &ue) {
+			c.result = fail(exitBadArgs, err)
+		} else {
+			c.result = fail(exitError, err)
+		}
+	})
+}
+
 func (c *ctl) newRootCommand() *cobra.Command {
 	root := &cobra.Command{
 		Use:        cliName,
@@ -192,6 +206,7 @@ func (c *ctl) newRootCommand() *cobra.Command {
 		c.newAuthCommand(),
 		c.newUserCommand(),
 		c.newRoleCommand(),
+		c.newPKICommand(),
 	)
 
 	root.SetUsageFunc(func(cmd *cobra.Command) error {

@@ -1,0 +1,66 @@
+package pkicmd
+
+import (
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+)
+
+// Groups are the shorts of the command groups below `pki`, by their path.
+var Groups = map[string]string{"ca": CAShort}
+
+// Cobra returns the `pki` command for the v3 command set: the commands of
+// [Commands], writing to std, handing their errors to fail.
+func Cobra(std IO, fail func(error)) *cobra.Command {
+	root := &cobra.Command{Use: "pki <subcommand>", Short: Short}
+	groups := map[string]*cobra.Command{}
+	for _, c := range Commands {
+		parent := root
+		for i, word := range c.Path[:len(c.Path)-1] {
+			path := strings.Join(c.Path[:i+1], " ")
+			g := groups[path]
+			if g == nil {
+				g = &cobra.Command{Use: word + " <subcommand>", Short: Groups[path]}
+				groups[path] = g
+				parent.AddCommand(g)
+			}
+			parent = g
+		}
+		use := c.Path[len(c.Path)-1]
+		if len(c.Flags) > 0 {
+			use += " [options]"
+		}
+		if c.Args != "" {
+			use += " " + c.Args
+		}
+		cmd := &cobra.Command{Use: use, Short: c.Short, Long: c.Long}
+		for _, f := range c.Flags {
+			if f.Bool {
+				cmd.Flags().Bool(f.Name, false, f.Usage)
+			} else {
+				cmd.Flags().String(f.Name, f.Default, f.Usage)
+			}
+		}
+		cmd.Run = func(cmd *cobra.Command, args []string) {
+			if err := c.Run(std, cobraValues{cmd.Flags()}, args); err != nil {
+				fail(err)
+			}
+		}
+		parent.AddCommand(cmd)
+	}
+	return root
+}
+
+// cobraValues reads parsed cobra flags as [Values].
+type cobraValues struct{ fs *pflag.FlagSet }
+
+func (v cobraValues) String(name string) string {
+	s, _ := v.fs.GetString(name)
+	return s
+}
+
+func (v cobraValues) Bool(name string) bool {
+	b, _ := v.fs.GetBool(name)
+	return b
+}
