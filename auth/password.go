@@ -26,8 +26,11 @@ type Passwords struct {
 	// that a wrong name costs what a wrong password costs.
 	dummy []byte
 
-	mu       sync.Mutex // guards verified
+	mu       sync.Mutex // guards verified and dummies
 	verified map[[sha256.Size]byte]struct{}
+	// dummies are dummy hashes of the other costs stored hashes have
+	// (--bcrypt-cost is per member, and may have changed), by cost.
+	dummies map[int][]byte
 }
 
 // NewPasswords returns a Passwords that hashes at the given bcrypt cost.
@@ -39,7 +42,7 @@ func NewPasswords(cost int) (*Passwords, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Passwords{cost: cost, dummy: dummy, verified: map[[sha256.Size]byte]struct{}{}}, nil
+	return &Passwords{cost: cost, dummy: dummy, verified: map[[sha256.Size]byte]struct{}{}, dummies: map[int][]byte{cost: dummy}}, nil
 }
 
 // Hash returns the bcrypt hash of password.
@@ -91,10 +94,14 @@ func (p *Passwords) Authenticate(s *Store, name, password string) (uint64, error
 		hash, noPassword = u.Password, u.NoPassword
 	}
 	rev := s.revision
+	var rootHash []byte
+	if root, ok := s.users[RootUser]; ok {
+		rootHash = root.Password
+	}
 	s.mu.RUnlock()
 	switch {
 	case !ok:
-		bcrypt.CompareHashAndPassword(p.dummy, []byte(password))
+		bcrypt.CompareHashAndPassword(p.dummyLike(rootHash), []byte(password))
 		return 0, ErrAuthFailed
 	case noPassword:
 		return 0, ErrNoPasswordUser
@@ -102,4 +109,27 @@ func (p *Passwords) Authenticate(s *Store, name, password string) (uint64, error
 		return 0, ErrAuthFailed
 	}
 	return rev, nil
+}
+
+// dummyLike is a dummy hash of the cost of hash (the root user's, as the
+// likely cost of the stored ones), or of this member's cost.
+func (p *Passwords) dummyLike(hash []byte) []byte {
+	cost, err := bcrypt.Cost(hash)
+	if err != nil {
+		return p.dummy
+	}
+	p.mu.Lock()
+	d, ok := p.dummies[cost]
+	p.mu.Unlock()
+	if ok {
+		return d
+	}
+	d, err = bcrypt.GenerateFromPassword([]byte(rand.Text()), cost)
+	if err != nil {
+		return p.dummy
+	}
+	p.mu.Lock()
+	p.dummies[cost] = d
+	p.mu.Unlock()
+	return d
 }

@@ -85,3 +85,21 @@ func BenchmarkAuthenticate(b *testing.B) {
 		})
 	}
 }
+
+// TestUnknownUserCostsAsRoot: with stored hashes of another cost than this
+// member's (--bcrypt-cost changed, or differs between members), an
+// unknown user is compared with a dummy of the stored cost.
+func TestUnknownUserCostsAsRoot(t *testing.T) {
+	p, err := NewPasswords(bcrypt.MinCost)
+	mustDo(t, err)
+	s := NewStore()
+	hash, err := bcrypt.GenerateFromPassword([]byte("pw"), bcrypt.MinCost+1)
+	mustDo(t, err)
+	mustDo(t, s.AddUser(RootUser, hash, false))
+	if _, err := p.Authenticate(s, "nobody", "pw"); !errors.Is(err, ErrAuthFailed) {
+		t.Fatal(err)
+	}
+	if cost, _ := bcrypt.Cost(p.dummyLike(hash)); cost != bcrypt.MinCost+1 {
+		t.Fatalf("dummy of cost %d, want the stored %d", cost, bcrypt.MinCost+1)
+	}
+}

@@ -80,9 +80,9 @@ const (
 // follows the KV API: empty for the single key Key, "\x00" for every key
 // from Key on.
 type Permission struct {
-	Type     PermType
-	Key      []byte
-	RangeEnd []byte
+	Type     PermType `json:"Type"`
+	Key      []byte   `json:"Key"`
+	RangeEnd []byte   `json:"RangeEnd"`
 }
 
 func (p Permission) clone() Permission {
@@ -90,13 +90,16 @@ func (p Permission) clone() Permission {
 }
 
 // User is a copy of one user.
+//
+// Its JSON form is part of the log (v2 auth entries) and of snapshots:
+// the tags fix it, whatever the fields come to be called.
 type User struct {
-	Name string
+	Name string `json:"Name"`
 	// Password is the bcrypt hash; nil for a user without a password.
-	Password   []byte
-	NoPassword bool
+	Password   []byte `json:"Password"`
+	NoPassword bool   `json:"NoPassword"`
 	// Roles are sorted.
-	Roles []string
+	Roles []string `json:"Roles"`
 }
 
 func (u *User) clone() User {
@@ -110,14 +113,17 @@ func (u *User) HasRole(role string) bool {
 }
 
 // Role is a copy of one role.
+//
+// Its JSON form is in snapshots, fixed by the tags as User's.
 type Role struct {
-	Name string
+	Name string `json:"Name"`
 	// KV are the v3 key ranges, sorted by key.
-	KV []Permission
+	KV []Permission `json:"KV"`
 	// V2Read and V2Write are the v2 path patterns, as etcd v2 kept them:
 	// "/foo" for the path itself, "/foo*" for every path it begins.
 	// A nil list and an empty one are told apart, as v2 shows them.
-	V2Read, V2Write []string
+	V2Read  []string `json:"V2Read"`
+	V2Write []string `json:"V2Write"`
 }
 
 func (r *Role) clone() Role {
@@ -456,6 +462,11 @@ func (s *Store) PutUser(u User, expect uint64) error {
 		return ErrAuthOldRevision
 	}
 	c := u.clone()
+	if s.enabled && c.Name == RootUser && !c.HasRole(RootRole) {
+		// v2 treats root's root role as implicit; it may not go while
+		// auth is on (RevokeRole's rule), or nobody could manage auth.
+		c.Roles = append(c.Roles, RootRole)
+	}
 	slices.Sort(c.Roles)
 	c.Roles = slices.Compact(c.Roles)
 	s.users[u.Name] = &c

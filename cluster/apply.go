@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/larchkv/larch/auth"
 	"slices"
 
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
@@ -24,15 +25,26 @@ func (s *Server) Propose(ctx context.Context, r *pb.InternalRaftRequest) (Result
 	// --max-request-bytes.
 	id := s.reqIDs.next()
 	// Who asks, and at which auth revision, as the client API found it.
+	in := r.Header
 	hdr := &pb.RequestHeader{ID: id}
-	if r.Header != nil {
-		hdr.Username, hdr.AuthRevision = r.Header.Username, r.Header.AuthRevision
-	}
 	r.Header = hdr
-	size := r.Size()
-	if size > s.cfg.MaxRequestBytes {
+	if in != nil {
+		hdr.Username = in.Username
+		if in.Username != "" || s.authStore.Enabled() {
+			hdr.AuthRevision = in.AuthRevision
+		}
+	}
+	// etcd's entries carry the auth fields only while auth is on: the
+	// limit is etcd's to the byte. The revision a client request carries
+	// while auth is off (so that it is checked if auth is on when it
+	// applies) is added after.
+	if r.Size() > s.cfg.MaxRequestBytes {
 		return Result{}, ErrRequestTooLarge
 	}
+	if in != nil {
+		hdr.AuthRevision = in.AuthRevision
+	}
+	size := r.Size()
 	// Marshalled straight behind the envelope header: one allocation, no copy.
 	data := make([]byte, envelopeHeaderSize+size)
 	putEnvelopeHeader(data, KindV3)
@@ -150,7 +162,14 @@ func (s *Server) applyEnvelope(index uint64, env Envelope) error {
 		if err != nil {
 			return fmt.Errorf("cluster: entry %d: %w", index, err)
 		}
-		s.waiters.trigger(r.ID, outcome{res: s.applyV2(r)})
+		res := Result{Err: auth.ErrAuthOldRevision}
+		// A plain v2 write was checked while auth was off: if auth is on
+		// now, the v2 API checks it again and proposes it with the
+		// revision it checked at. The member's own SYNC needs no check.
+		if r.Method == "SYNC" || !s.authStore.Enabled() {
+			res = s.applyV2(r)
+		}
+		s.waiters.trigger(r.ID, outcome{res: res})
 		return nil
 	case KindAuthV2:
 		r, err := decodeAuthV2(env.Payload)

@@ -37,6 +37,11 @@ func (s *Server) TokenInfo(tok string) (user string, rev uint64, err error) {
 // so that every member knows the token. As etcd does, it checks the
 // password again if auth changed between the check and the entry.
 func (s *Server) Authenticate(ctx context.Context, name, password string) (string, error) {
+	// As etcd: the password is checked against state at least as new as
+	// what the client saw (a user added just now through another member).
+	if err := s.LinearizableReadNotify(ctx); err != nil {
+		return "", err
+	}
 	for {
 		if !s.authStore.Enabled() {
 			return "", auth.ErrAuthNotEnabled
@@ -208,9 +213,10 @@ func (s *Server) applyAuthenticate(index uint64, r *pb.InternalRaftRequest) (*pb
 }
 
 // checkAuth checks, at the index the request applies at, that its user may
-// make it (etcd's authApplierV3). Requests with auth revision 0 were
-// proposed by the member itself (lease expiry, checkpoints, member
-// attributes) or while auth was off, and are not checked.
+// make it (etcd's authApplierV3). Client requests always carry the auth
+// revision they were authorised at, even while auth was off when they
+// were made; revision 0 marks the member's own requests (lease expiry,
+// checkpoints, member attributes), which are not checked.
 func (s *Server) checkAuth(r *pb.InternalRaftRequest) error {
 	st := s.authStore
 	hdr := r.Header
@@ -219,7 +225,15 @@ func (s *Server) checkAuth(r *pb.InternalRaftRequest) error {
 	}
 	user, rev := hdr.Username, hdr.AuthRevision
 	if needsAdmin(r, user, st) {
-		return st.CheckAdmin(user)
+		if err := st.CheckAdmin(user); err != nil {
+			return err
+		}
+		// Unlike etcd, a token older than an auth change (a root JWT
+		// from before root's password changed) manages nothing.
+		if rev < st.Revision() {
+			return auth.ErrAuthOldRevision
+		}
+		return nil
 	}
 	switch {
 	case r.Put != nil:

@@ -163,8 +163,11 @@ func (s *Server) restoreState(st restoredState) {
 	} else {
 		s.authStore.ReplaceWith(auth.NewStore())
 	}
-	// Tokens stay: a deleted user's finds no user, and a request made at
-	// an older auth revision is refused.
+	// The sessions go: the changes the snapshot skipped over (a password
+	// changed, a user deleted, auth turned off) would have ended some,
+	// and a simple token always stands for the current revision. Clients
+	// log in again.
+	s.tokens.Clear()
 	s.membersMu.Lock()
 	defer s.membersMu.Unlock()
 	s.confState = st.confState

@@ -2,6 +2,7 @@ package v2api
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/larchkv/larch/tree"
 )
@@ -24,12 +25,16 @@ func (h *Handler) requestUser(r *http.Request) (user string, rev uint64, guest, 
 		// change in between makes a proposal at rev fail, never pass.
 		rev = st.Revision()
 		if r.TLS != nil && h.certAuth {
-			// As etcd: every certificate of every verified chain, CAs
-			// included, is tried as a user name.
+			// etcd v2 tried every certificate of every verified chain, CAs
+			// included, which makes a user named after a CA anyone that CA
+			// signed for: only a chain's leaf names the user here.
 			for _, chain := range r.TLS.VerifiedChains {
-				for _, cert := range chain {
-					if _, exists := st.User(cert.Subject.CommonName); exists {
-						return cert.Subject.CommonName, rev, false, true
+				if len(chain) == 0 {
+					continue
+				}
+				if cn := chain[0].Subject.CommonName; cn != "" {
+					if _, exists := st.User(cn); exists {
+						return cn, rev, false, true
 					}
 				}
 			}
@@ -58,6 +63,12 @@ func (h *Handler) keyAccess(r *http.Request, path string, recursive bool) (user 
 	}
 	user, rev, guest, ok := h.requestUser(r)
 	if !ok {
+		return "", 0, false
+	}
+	// The check matches the raw path (etcd's rule), the store acts on the
+	// cleaned one: a path with "." or ".." segments would match one and
+	// reach another (/pub/%2e%2e/secret), so it is refused outright.
+	if hasDotSegment(path) {
 		return "", 0, false
 	}
 	write := r.Method != http.MethodGet && r.Method != http.MethodHead
@@ -103,4 +114,15 @@ func writeNoAuth(w http.ResponseWriter) {
 // make: a keys error with index 0.
 func writeKeyNoAuth(w http.ResponseWriter) {
 	writeKeyError(w, tree.NewError(tree.EcodeUnauthorized, "Insufficient credentials", 0))
+}
+
+// hasDotSegment tells whether a slash-separated path has a "." or ".."
+// segment.
+func hasDotSegment(p string) bool {
+	for seg := range strings.SplitSeq(p, "/") {
+		if seg == "." || seg == ".." {
+			return true
+		}
+	}
+	return false
 }

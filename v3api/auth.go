@@ -10,12 +10,11 @@ import (
 	"google.golang.org/grpc/peer"
 
 	"github.com/larchkv/larch/auth"
-	"github.com/larchkv/larch/cluster"
 )
 
 // caller is who makes a request, as its token tells: user is empty for a
 // request without one; rev is the auth revision the user is authorised
-// at, 0 while auth is off.
+// at (never 0: the apply loop takes 0 for the member's own requests).
 type caller struct {
 	user string
 	rev  uint64
@@ -27,7 +26,10 @@ type caller struct {
 func (s *Server) callerOf(ctx context.Context) (caller, error) {
 	st := s.member.Auth()
 	if !st.Enabled() {
-		return caller{}, nil
+		// Still stamped with the revision: if auth is on by the time a
+		// write applies, it is checked there like any other (etcd's
+		// "user name is empty"), never let through.
+		return caller{rev: st.Revision()}, nil
 	}
 	md, _ := metadata.FromIncomingContext(ctx)
 	toks := md.Get(rpctypes.TokenFieldNameGRPC)
@@ -75,7 +77,20 @@ func (s *Server) checkAdmin(ctx context.Context) error {
 	if err != nil {
 		return togRPCError(err)
 	}
-	return togRPCError(s.member.Auth().CheckAdmin(c.user))
+	return togRPCError(checkAdminAt(s.member.Auth(), c))
+}
+
+// checkAdminAt is CheckAdmin, and refuses a token older than an auth
+// change (a root JWT from before root's password changed, say), which
+// etcd's admin check does not: the client authenticates again.
+func checkAdminAt(st *auth.Store, c caller) error {
+	if err := st.CheckAdmin(c.user); err != nil {
+		return err
+	}
+	if st.Enabled() && c.rev < st.Revision() {
+		return auth.ErrAuthOldRevision
+	}
+	return nil
 }
 
 // checkRead tells whether the caller may read the range (KV API meaning).
@@ -84,23 +99,27 @@ func (s *Server) checkRead(ctx context.Context, key, rangeEnd []byte) error {
 	if err != nil {
 		return togRPCError(err)
 	}
-	if c.rev == 0 {
-		return nil
-	}
 	return togRPCError(s.member.Auth().Check(c.user, c.rev, key, rangeEnd, auth.Read))
 }
 
-// checkTxn tells whether the caller may make every compare and operation
-// of a txn that the member serves without Raft (a read-only one).
-func (s *Server) checkTxn(ctx context.Context, t *pb.TxnRequest) error {
+// readChecked serves a read the caller may make: checked before, and, as
+// etcd's doSerialize, refused afterwards if auth changed meanwhile (a
+// revoke that applied between the check and the read).
+func (s *Server) readChecked(ctx context.Context, check func(caller) error, read func() error) error {
 	c, err := s.callerOf(ctx)
 	if err != nil {
 		return togRPCError(err)
 	}
-	if c.rev == 0 {
-		return nil
+	if err := check(c); err != nil {
+		return togRPCError(err)
 	}
-	return togRPCError(cluster.CheckTxn(s.member.Auth(), c.user, c.rev, t))
+	if err := read(); err != nil {
+		return err
+	}
+	if st := s.member.Auth(); st.Enabled() && c.rev != st.Revision() {
+		return rpctypes.ErrGRPCAuthOldRevision
+	}
+	return nil
 }
 
 // authServer is etcd's Auth service. Every call but Authenticate goes
@@ -176,11 +195,16 @@ func (a *authServer) UserDelete(ctx context.Context, r *pb.AuthUserDeleteRequest
 }
 
 func (a *authServer) UserChangePassword(ctx context.Context, r *pb.AuthUserChangePasswordRequest) (*pb.AuthUserChangePasswordResponse, error) {
-	h, err := a.hashed(r.Password)
-	if err != nil {
-		return nil, err
+	// As etcd: an empty password leaves the client's hash (none: the
+	// user can no longer log in with a password).
+	req := &pb.AuthUserChangePasswordRequest{Name: r.Name, HashedPassword: r.HashedPassword}
+	if r.Password != "" {
+		h, err := a.hashed(r.Password)
+		if err != nil {
+			return nil, err
+		}
+		req.HashedPassword = h
 	}
-	req := &pb.AuthUserChangePasswordRequest{Name: r.Name, HashedPassword: h}
 	return authCall[*pb.AuthUserChangePasswordResponse](ctx, a.s, &pb.InternalRaftRequest{AuthUserChangePassword: req})
 }
 

@@ -5,6 +5,8 @@ import (
 
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 
+	"github.com/larchkv/larch/auth"
+	"github.com/larchkv/larch/cluster"
 	"github.com/larchkv/larch/tree/mvcc"
 	"github.com/larchkv/larch/tree/mvcc/wire"
 )
@@ -24,12 +26,15 @@ func (k *kvServer) Range(ctx context.Context, r *pb.RangeRequest) (*pb.RangeResp
 			return nil, togRPCError(err)
 		}
 	}
-	if err := k.s.checkRead(ctx, r.Key, r.RangeEnd); err != nil {
-		return nil, err
-	}
-	res, err := k.s.member.KV().Range(req)
+	var res mvcc.RangeResult
+	err := k.s.readChecked(ctx, func(c caller) error {
+		return k.s.member.Auth().Check(c.user, c.rev, r.Key, r.RangeEnd, auth.Read)
+	}, func() (err error) {
+		res, err = k.s.member.KV().Range(req)
+		return togRPCError(err)
+	})
 	if err != nil {
-		return nil, togRPCError(err)
+		return nil, err
 	}
 	resp := wire.RangeResponse(&res)
 	k.s.fillHeader(resp.Header)
@@ -72,12 +77,15 @@ func (k *kvServer) Txn(ctx context.Context, r *pb.TxnRequest) (*pb.TxnResponse, 
 				return nil, togRPCError(err)
 			}
 		}
-		if err := k.s.checkTxn(ctx, r); err != nil {
-			return nil, err
-		}
-		res, err := k.s.member.KV().ReadTxn(req)
+		var res mvcc.TxnResult
+		err := k.s.readChecked(ctx, func(c caller) error {
+			return cluster.CheckTxn(k.s.member.Auth(), c.user, c.rev, r)
+		}, func() (err error) {
+			res, err = k.s.member.KV().ReadTxn(req)
+			return togRPCError(err)
+		})
 		if err != nil {
-			return nil, togRPCError(err)
+			return nil, err
 		}
 		resp := wire.TxnResponse(&res)
 		k.s.fillHeader(resp.Header)

@@ -3,6 +3,7 @@ package v3api
 import (
 	"context"
 	"errors"
+	"github.com/larchkv/larch/auth"
 	"io"
 
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
@@ -51,10 +52,19 @@ func (l *leaseServer) LeaseTimeToLive(ctx context.Context, r *pb.LeaseTimeToLive
 	}
 	resp := &pb.LeaseTimeToLiveResponse{Header: &pb.ResponseHeader{}, ID: r.ID, TTL: ttl.TTL, GrantedTTL: ttl.GrantedTTL}
 	if r.Keys {
-		// The keys are shown only to whom may read them all.
+		// The keys are shown only to whom may read them all; with auth on
+		// someone must ask, even of a lease without keys (etcd's rule).
+		c, err := l.s.callerOf(ctx)
+		if err != nil {
+			return nil, togRPCError(err)
+		}
+		st := l.s.member.Auth()
+		if st.Enabled() && c.user == "" {
+			return nil, rpctypes.ErrGRPCUserEmpty
+		}
 		for _, k := range ttl.Keys {
-			if err := l.s.checkRead(ctx, []byte(k), nil); err != nil {
-				return nil, err
+			if err := st.Check(c.user, c.rev, []byte(k), nil, auth.Read); err != nil {
+				return nil, togRPCError(err)
 			}
 			resp.Keys = append(resp.Keys, []byte(k))
 		}

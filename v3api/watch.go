@@ -203,9 +203,14 @@ func (st *watchStream) create(c *pb.WatchCreateRequest) bool {
 	case len(end) == 1 && end[0] == 0:
 		end = []byte{} // every key from key on
 	}
-	// etcd checks the range as converted above: a from-key watch is
-	// checked as its first key only.
-	if err := st.s.checkRead(st.stream.Context(), key, end); err != nil {
+	// etcd checks the range as converted above, which checks a from-key
+	// watch as its first key only: a user who may read one key would see
+	// every key after it. Larch checks the whole range.
+	checkEnd := end
+	if end != nil && len(end) == 0 {
+		checkEnd = []byte{0}
+	}
+	if err := st.s.checkRead(st.stream.Context(), key, checkEnd); err != nil {
 		return st.control(watch.Response{WatchID: invalidWatchID, Created: true, Canceled: true,
 			CancelReason: err.Error(), Revision: st.hub.Rev()})
 	}
