@@ -14,6 +14,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -23,7 +24,9 @@ type CA struct {
 	Cert    *x509.Certificate
 	key     *ecdsa.PrivateKey
 	CertPEM []byte
-	serial  int64
+	// serial numbers the certificates; members starting together issue
+	// theirs from several goroutines.
+	serial atomic.Int64
 }
 
 // NewCA makes a self-signed CA named cn.
@@ -47,7 +50,9 @@ func NewCA(t testing.TB, cn string) *CA {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &CA{Cert: cert, key: key, CertPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), serial: 1}
+	ca := &CA{Cert: cert, key: key, CertPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})}
+	ca.serial.Store(1)
+	return ca
 }
 
 func newKey(t testing.TB) *ecdsa.PrivateKey {
@@ -75,9 +80,8 @@ type Leaf struct {
 func (ca *CA) Issue(t testing.TB, dir, name string, l Leaf) (certFile, keyFile string, cert *x509.Certificate) {
 	t.Helper()
 	key := newKey(t)
-	ca.serial++
 	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(ca.serial),
+		SerialNumber: big.NewInt(ca.serial.Add(1)),
 		Subject:      pkix.Name{CommonName: l.CN},
 		NotBefore:    time.Now().Add(-time.Hour),
 		NotAfter:     time.Now().Add(24 * time.Hour),
