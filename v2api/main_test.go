@@ -2,6 +2,7 @@ package v2api_test
 
 import (
 	"context"
+	"crypto/tls"
 	"io"
 	"log/slog"
 	"net"
@@ -26,11 +27,23 @@ func TestMain(m *testing.M) {
 // handlers mounted, and returns its client URL.
 func startMember(t *testing.T) (*cluster.Server, string) {
 	t.Helper()
+	return startMemberTLS(t, nil)
+}
+
+// startMemberTLS starts a member whose client port serves TLS with
+// serverTLS, the v2 API taking client certificates' names as users
+// (--client-cert-auth); plain HTTP when serverTLS is nil.
+func startMemberTLS(t *testing.T, serverTLS *tls.Config) (*cluster.Server, string) {
+	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	u := "http://" + l.Addr().String()
+	if serverTLS != nil {
+		u = "https://" + l.Addr().String()
+		l = tls.NewListener(l, serverTLS)
+	}
 	peerURL := "http://127.0.0.1:2380"
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	s, err := cluster.NewServer(cluster.Config{
@@ -49,7 +62,11 @@ func startMember(t *testing.T) (*cluster.Server, string) {
 		l.Close()
 		t.Fatal(err)
 	}
-	api, err := v3api.New(s, v3api.Config{Logger: logger, Handlers: v2Handlers(s, logger)})
+	handlers := v2Handlers(s, logger)
+	if serverTLS != nil {
+		handlers = certAuthHandlers(s, logger)
+	}
+	api, err := v3api.New(s, v3api.Config{Logger: logger, Handlers: handlers, ClientCertAuth: serverTLS != nil})
 	if err != nil {
 		s.Stop()
 		t.Fatal(err)
@@ -79,7 +96,15 @@ func startMember(t *testing.T) (*cluster.Server, string) {
 // v2Handlers mounts the v2 handlers of s for v3api's client port, as
 // cmd/larch does.
 func v2Handlers(s *cluster.Server, logger *slog.Logger) map[string]http.Handler {
-	v2 := v2api.New(s, v2api.Config{Logger: logger})
+	return mountV2(v2api.New(s, v2api.Config{Logger: logger}))
+}
+
+// certAuthHandlers are v2Handlers with --client-cert-auth.
+func certAuthHandlers(s *cluster.Server, logger *slog.Logger) map[string]http.Handler {
+	return mountV2(v2api.New(s, v2api.Config{Logger: logger, ClientCertAuth: true}))
+}
+
+func mountV2(v2 *v2api.Handler) map[string]http.Handler {
 	handlers := map[string]http.Handler{}
 	for _, pattern := range v2.Patterns() {
 		handlers[pattern] = v2
