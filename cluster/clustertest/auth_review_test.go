@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"go.etcd.io/etcd/api/v3/authpb"
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -31,23 +30,7 @@ func TestSimpleTokenEndsWithASnapshotRestore(t *testing.T) {
 	}})
 	leader := c.WaitLeader()
 	admin := leader.Client()
-	for _, step := range []func() error{
-		func() error { _, err := admin.UserAdd(ctxT(t, 10*time.Second), "root", "rootpw"); return err },
-		func() error { _, err := admin.RoleAdd(ctxT(t, 10*time.Second), "root"); return err },
-		func() error { _, err := admin.UserGrantRole(ctxT(t, 10*time.Second), "root", "root"); return err },
-		func() error { _, err := admin.RoleAdd(ctxT(t, 10*time.Second), "rw"); return err },
-		func() error {
-			_, err := admin.RoleGrantPermission(ctxT(t, 10*time.Second), "rw", "k/", "k0", clientv3.PermissionType(authpb.READWRITE))
-			return err
-		},
-		func() error { _, err := admin.UserAdd(ctxT(t, 10*time.Second), "alice", "alicepw"); return err },
-		func() error { _, err := admin.UserGrantRole(ctxT(t, 10*time.Second), "alice", "rw"); return err },
-		func() error { _, err := admin.AuthEnable(ctxT(t, 10*time.Second)); return err },
-	} {
-		if err := step(); err != nil {
-			t.Fatal(err)
-		}
-	}
+	enableAuthWithAlice(t, admin)
 	lagging := c.Followers(leader)[0]
 	conn, err := grpc.NewClient(strings.TrimPrefix(lagging.ClientURL, "http://"), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
@@ -119,15 +102,7 @@ func TestNoUncheckedWriteAfterEnable(t *testing.T) {
 		}
 	}
 	admin := leader.Client()
-	for _, step := range []func() error{
-		func() error { _, err := admin.UserAdd(ctxT(t, 10*time.Second), "root", "rootpw"); return err },
-		func() error { _, err := admin.RoleAdd(ctxT(t, 10*time.Second), "root"); return err },
-		func() error { _, err := admin.UserGrantRole(ctxT(t, 10*time.Second), "root", "root"); return err },
-	} {
-		if err := step(); err != nil {
-			t.Fatal(err)
-		}
-	}
+	addRoot(t, admin)
 	waitApplied(t, lagging, leader.Server().AppliedIndex())
 	c.DropOneWay(leader, lagging) // the lagging member still hears nothing new
 	if _, err := admin.AuthEnable(ctxT(t, 10*time.Second)); err != nil {

@@ -64,23 +64,7 @@ func TestJWTTokensWorkOnEveryMember(t *testing.T) {
 	c := New(t, Config{Size: 3, Tune: func(cfg *cluster.Config) { cfg.AuthToken = opts }})
 	c.WaitLeader()
 	admin := c.Client()
-	for _, step := range []func() error{
-		func() error { _, err := admin.UserAdd(ctxT(t, 10*time.Second), "root", "rootpw"); return err },
-		func() error { _, err := admin.RoleAdd(ctxT(t, 10*time.Second), "root"); return err },
-		func() error { _, err := admin.UserGrantRole(ctxT(t, 10*time.Second), "root", "root"); return err },
-		func() error { _, err := admin.RoleAdd(ctxT(t, 10*time.Second), "rw"); return err },
-		func() error {
-			_, err := admin.RoleGrantPermission(ctxT(t, 10*time.Second), "rw", "k/", "k0", clientv3.PermissionType(authpb.READWRITE))
-			return err
-		},
-		func() error { _, err := admin.UserAdd(ctxT(t, 10*time.Second), "alice", "alicepw"); return err },
-		func() error { _, err := admin.UserGrantRole(ctxT(t, 10*time.Second), "alice", "rw"); return err },
-		func() error { _, err := admin.AuthEnable(ctxT(t, 10*time.Second)); return err },
-	} {
-		if err := step(); err != nil {
-			t.Fatal(err)
-		}
-	}
+	enableAuthWithAlice(t, admin)
 
 	members := c.Members()
 	auth, err := pb.NewAuthClient(members[0].Client().ActiveConnection()).Authenticate(ctxT(t, 10*time.Second),
@@ -156,5 +140,40 @@ func TestJWTTokensWorkOnEveryMember(t *testing.T) {
 	defer alice.Close()
 	if _, err := alice.Put(ctxT(t, 10*time.Second), "k/again", "v"); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// addRoot makes user root (password rootpw) holding the root role.
+func addRoot(t *testing.T, admin *clientv3.Client) {
+	t.Helper()
+	for _, step := range []func() error{
+		func() error { _, err := admin.UserAdd(ctxT(t, 10*time.Second), "root", "rootpw"); return err },
+		func() error { _, err := admin.RoleAdd(ctxT(t, 10*time.Second), "root"); return err },
+		func() error { _, err := admin.UserGrantRole(ctxT(t, 10*time.Second), "root", "root"); return err },
+	} {
+		if err := step(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// enableAuthWithAlice makes root, role rw (READWRITE on the prefix k/),
+// user alice (password alicepw) holding it, and turns auth on.
+func enableAuthWithAlice(t *testing.T, admin *clientv3.Client) {
+	t.Helper()
+	addRoot(t, admin)
+	for _, step := range []func() error{
+		func() error { _, err := admin.RoleAdd(ctxT(t, 10*time.Second), "rw"); return err },
+		func() error {
+			_, err := admin.RoleGrantPermission(ctxT(t, 10*time.Second), "rw", "k/", "k0", clientv3.PermissionType(authpb.READWRITE))
+			return err
+		},
+		func() error { _, err := admin.UserAdd(ctxT(t, 10*time.Second), "alice", "alicepw"); return err },
+		func() error { _, err := admin.UserGrantRole(ctxT(t, 10*time.Second), "alice", "rw"); return err },
+		func() error { _, err := admin.AuthEnable(ctxT(t, 10*time.Second)); return err },
+	} {
+		if err := step(); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
