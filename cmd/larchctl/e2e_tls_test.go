@@ -17,7 +17,8 @@ import (
 // user runs them: `larchctl pki ca init`, `larchctl pki cert` for three
 // members (server and peer certificates) and a client, three larch
 // processes serving mutual TLS on both ports with them, and `larchctl
-// --cacert --cert --key` putting and getting through the cluster; without
+// --cacert --cert --key` putting and getting through the cluster (and v2
+// mode's --ca-file --cert-file --key-file); without
 // a client certificate larchctl is refused.
 func TestE2ETLSCluster(t *testing.T) {
 	if testing.Short() {
@@ -107,6 +108,22 @@ func TestE2ETLSCluster(t *testing.T) {
 	}
 	if out := run(append(tlsFlags, "member", "list")...); strings.Count(out, "https://") != 6 {
 		t.Fatalf("member list:\n%s", out)
+	}
+	// v2 mode, with its own names for the same flags.
+	v2 := func(args ...string) string {
+		t.Helper()
+		cmd := exec.Command(ctl, append([]string{"--endpoints", "https://" + clients[1], "--ca-file", caFile,
+			"--cert-file", filepath.Join(dir, "client", "client.pem"), "--key-file", filepath.Join(dir, "client", "client-key.pem")}, args...)...)
+		cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "ETCDCTL_API=2"}
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("ETCDCTL_API=2 larchctl %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return string(out)
+	}
+	v2("set", "/tls/v2", "over TLS")
+	if out := v2("get", "/tls/v2"); out != "over TLS\n" {
+		t.Fatalf("v2 get over TLS: %q", out)
 	}
 	noCert := exec.Command(ctl, "--endpoints", clients[0], "--cacert", caFile, "--dial-timeout", "1s", "get", "k")
 	if out, err := noCert.CombinedOutput(); err == nil {
