@@ -32,8 +32,11 @@ type TLSInfo struct {
 	// AllowedCN and AllowedHostname, if set, are what a verified peer
 	// certificate must name (its CN, or a SAN matching the host).
 	AllowedCN, AllowedHostname string
-	CipherSuites               []uint16
-	MinVersion, MaxVersion     uint16
+	// RequirePeerUsage makes a server take only client certificates that
+	// allow server auth too (peer certificates), not users' client ones.
+	RequirePeerUsage       bool
+	CipherSuites           []uint16
+	MinVersion, MaxVersion uint16
 }
 
 // Empty tells whether no certificate is configured.
@@ -47,7 +50,9 @@ type files struct {
 
 	mu      sync.Mutex // guards the fields below
 	checked time.Time
-	stamps  map[string]time.Time
+	// stamps are the files as last read: a file replaced by a rename is
+	// another file even within the clock tick that file times have.
+	stamps  map[string]os.FileInfo
 	cert    *tls.Certificate
 	pool    *x509.CertPool
 	revoked map[string]bool // serial numbers, as decimal strings
@@ -79,13 +84,13 @@ func (f *files) paths() []string {
 
 // load reads every file; on error the previous state stays.
 func (f *files) load() error {
-	stamps := map[string]time.Time{}
+	stamps := map[string]os.FileInfo{}
 	for _, p := range f.paths() {
 		st, err := os.Stat(p)
 		if err != nil {
 			return fmt.Errorf("pki: %w", err)
 		}
-		stamps[p] = st.ModTime()
+		stamps[p] = st
 	}
 	var cert *tls.Certificate
 	if !f.info.Empty() {
@@ -155,7 +160,8 @@ func (f *files) changed() bool {
 	f.mu.Unlock()
 	for _, p := range f.paths() {
 		st, err := os.Stat(p)
-		if err != nil || !st.ModTime().Equal(stamps[p]) {
+		old := stamps[p]
+		if err != nil || old == nil || !os.SameFile(st, old) || !st.ModTime().Equal(old.ModTime()) || st.Size() != old.Size() {
 			return true
 		}
 	}
@@ -190,22 +196,53 @@ func (i TLSInfo) ServerConfig() (*tls.Config, error) {
 			if i.ClientCertAuth {
 				c.ClientAuth = tls.RequireAndVerifyClientCert
 			}
-			c.VerifyPeerCertificate = i.verifyPeer(revoked)
+			// VerifyConnection, not VerifyPeerCertificate: it runs on
+			// resumed sessions too, so a certificate revoked since the
+			// session began is refused at its resumption.
+			c.VerifyConnection = func(cs tls.ConnectionState) error {
+				if len(cs.VerifiedChains) == 0 {
+					return nil // no certificate given, and none required
+				}
+				if err := i.checkChains(cs.VerifiedChains, revoked); err != nil {
+					return err
+				}
+				if i.RequirePeerUsage && !peerUsage(cs.VerifiedChains[0][0]) {
+					return errors.New("pki: a peer certificate must allow both server and client auth")
+				}
+				return nil
+			}
 		}
 		return c, nil
 	}
 	return base, nil
 }
 
-// ClientConfig is the TLS configuration of a client (a member dialing its
-// peers, larchctl): the servers' certificates verified against
-// TrustedCAFile (the system's CAs without one), and this side's
-// certificate offered if it has one.
+// peerUsage tells whether a certificate is a peer's: usable both to serve
+// and to dial (what `larchctl pki cert --profile peer` issues).
+func peerUsage(c *x509.Certificate) bool {
+	server, client := false, false
+	for _, u := range c.ExtKeyUsage {
+		server = server || u == x509.ExtKeyUsageServerAuth || u == x509.ExtKeyUsageAny
+		client = client || u == x509.ExtKeyUsageClientAuth || u == x509.ExtKeyUsageAny
+	}
+	return server && client
+}
+
+// ClientConfig is the TLS configuration of a client (larchctl, tests):
+// the servers' certificates verified by crypto/tls against TrustedCAFile
+// as it is now (the system's CAs without one), for the name the client
+// dials, IP addresses included; then against the CRL; this side's
+// certificate offered if it has one, as it is on disk at each handshake.
+// Dialer gives each dial the CA file as it is then.
 func (i TLSInfo) ClientConfig() (*tls.Config, error) {
 	f, err := newFiles(i)
 	if err != nil {
 		return nil, err
 	}
+	return i.clientConfig(f), nil
+}
+
+func (i TLSInfo) clientConfig(f *files) *tls.Config {
 	_, pool, _ := f.current()
 	c := i.baseConfig()
 	c.RootCAs = pool
@@ -215,26 +252,14 @@ func (i TLSInfo) ClientConfig() (*tls.Config, error) {
 			return cert, nil
 		}
 	}
-	// The roots and the CRL may change too: verify by hand with the
-	// current ones, after the standard checks of the name.
-	c.InsecureSkipVerify = true
 	c.VerifyConnection = func(cs tls.ConnectionState) error {
-		_, pool, revoked := f.current()
-		if len(cs.PeerCertificates) == 0 {
-			return errors.New("pki: the server sent no certificate")
+		_, _, revoked := f.current()
+		if len(cs.VerifiedChains) == 0 {
+			return errors.New("pki: the server's certificate was not verified")
 		}
-		opts := x509.VerifyOptions{Roots: pool, Intermediates: x509.NewCertPool(), DNSName: cs.ServerName,
-			KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
-		for _, ic := range cs.PeerCertificates[1:] {
-			opts.Intermediates.AddCert(ic)
-		}
-		chains, err := cs.PeerCertificates[0].Verify(opts)
-		if err != nil {
-			return err
-		}
-		return i.checkChains(chains, revoked)
+		return i.checkChains(cs.VerifiedChains, revoked)
 	}
-	return c, nil
+	return c
 }
 
 func (i TLSInfo) baseConfig() *tls.Config {
@@ -246,17 +271,6 @@ func (i TLSInfo) baseConfig() *tls.Config {
 		c.MaxVersion = i.MaxVersion
 	}
 	return c
-}
-
-// verifyPeer checks a client chain that crypto/tls verified (for the
-// clientAuth usage, too) against the CRL and the allowed CN or hostname.
-func (i TLSInfo) verifyPeer(revoked map[string]bool) func([][]byte, [][]*x509.Certificate) error {
-	return func(_ [][]byte, chains [][]*x509.Certificate) error {
-		if len(chains) == 0 {
-			return nil // no certificate given, and none required
-		}
-		return i.checkChains(chains, revoked)
-	}
 }
 
 func (i TLSInfo) checkChains(chains [][]*x509.Certificate, revoked map[string]bool) error {
@@ -310,17 +324,20 @@ func CipherSuites(names []string) ([]uint16, error) {
 }
 
 // Dialer returns a dial function that opens TLS connections with the
-// client configuration, naming the server by the host it dials.
+// client configuration as the files are at each dial, naming (and
+// verifying) the server by the host it dials, an IP address included.
 func (i TLSInfo) Dialer(base *net.Dialer) (func(ctx context.Context, network, addr string) (net.Conn, error), error) {
-	cfg, err := i.ClientConfig()
+	f, err := newFiles(i)
 	if err != nil {
 		return nil, err
 	}
 	return func(ctx context.Context, network, addr string) (net.Conn, error) {
-		c := cfg.Clone()
-		if host, _, err := net.SplitHostPort(addr); err == nil {
-			c.ServerName = host
+		host, _, err := net.SplitHostPort(addr)
+		if err != nil || host == "" {
+			return nil, fmt.Errorf("pki: no host to verify in %q", addr)
 		}
+		c := i.clientConfig(f)
+		c.ServerName = host
 		return (&tls.Dialer{NetDialer: base, Config: c}).DialContext(ctx, network, addr)
 	}, nil
 }

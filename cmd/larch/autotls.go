@@ -43,11 +43,10 @@ type autoTLS struct {
 func (a autoTLS) certFile() string { return filepath.Join(a.dir, "cert.pem") }
 func (a autoTLS) keyFile() string  { return filepath.Join(a.dir, "cert-key.pem") }
 
-// info is the side's TLS: its certificate, and the CA to verify the other
-// side with (peers verify each other both ways).
-func (a autoTLS) info() *pki.TLSInfo {
-	return &pki.TLSInfo{CertFile: a.certFile(), KeyFile: a.keyFile(), TrustedCAFile: filepath.Join(a.caDir, "ca.pem"),
-		ClientCertAuth: a.profile == "peer"}
+// files are the side's certificate, key and the CA to verify the other
+// side with.
+func (a autoTLS) files() (cert, key, ca string) {
+	return a.certFile(), a.keyFile(), filepath.Join(a.caDir, "ca.pem")
 }
 
 // ensure issues the certificate if there is none, or if it is due for

@@ -475,12 +475,23 @@ func (c serverConfig) tlsInfos(listen, listenPeer []*url.URL, autoClient, autoPe
 		}
 	}
 	https := func(us []*url.URL) bool { return slices.ContainsFunc(us, isHTTPS) }
+	if https(listen) && autoClient {
+		// Auto TLS fills in the certificate; the other flags hold.
+		client = &pki.TLSInfo{ClientCertAuth: c.ClientCertAuth, CRLFile: c.ClientCRLFile, CipherSuites: suites, MinVersion: minV, MaxVersion: maxV}
+	}
 	if https(listen) && !autoClient {
 		if c.CertFile == "" || c.KeyFile == "" {
 			return nil, nil, errors.New("TLS key/cert (--cert-file, --key-file) must be provided for client url with HTTPS scheme")
 		}
 		client = &pki.TLSInfo{CertFile: c.CertFile, KeyFile: c.KeyFile, TrustedCAFile: c.TrustedCAFile,
 			ClientCertAuth: c.ClientCertAuth, CRLFile: c.ClientCRLFile, CipherSuites: suites, MinVersion: minV, MaxVersion: maxV}
+	}
+	if autoPeer {
+		// Members verify each other, and only peer certificates (server
+		// and client usage) get onto the peer port, not users' client
+		// certificates from the same CA.
+		peer = &pki.TLSInfo{ClientCertAuth: true, RequirePeerUsage: true, CRLFile: c.PeerCRLFile,
+			AllowedCN: c.PeerCertAllowedCN, AllowedHostname: c.PeerCertAllowedHostname, CipherSuites: suites, MinVersion: minV, MaxVersion: maxV}
 	}
 	if (https(listenPeer) || (c.PeerCertFile != "" && c.PeerKeyFile != "")) && !autoPeer {
 		if c.PeerCertFile == "" || c.PeerKeyFile == "" {

@@ -206,16 +206,15 @@ func startAutoTLS(r *resolved, logger *slog.Logger) (stop func(), err error) {
 		return nil, err
 	}
 	var sides []autoTLS
+	// The files are auto TLS's; every other TLS flag stays as given.
 	if a := r.autoClient; a != nil {
 		a.caDir = caDir
-		info := a.info()
-		info.ClientCertAuth = r.api.ClientCertAuth
-		r.clientTLS = info
+		r.clientTLS.CertFile, r.clientTLS.KeyFile, r.clientTLS.TrustedCAFile = a.files()
 		sides = append(sides, *a)
 	}
 	if a := r.autoPeer; a != nil {
 		a.caDir = caDir
-		r.peerTLS = a.info()
+		r.peerTLS.CertFile, r.peerTLS.KeyFile, r.peerTLS.TrustedCAFile = a.files()
 		sides = append(sides, *a)
 	}
 	for _, a := range sides {
