@@ -29,9 +29,10 @@ type TLSInfo struct {
 	ClientCertAuth bool
 	// CRLFile lists revoked certificates, refused at the handshake.
 	CRLFile string
-	// AllowedCN and AllowedHostname, if set, are what a verified peer
-	// certificate must name (its CN, or a SAN matching the host).
-	AllowedCN, AllowedHostname string
+	// AllowedCNs and AllowedHostnames, if set, are what a verified peer
+	// certificate must name: one of the CNs, or a SAN matching one of the
+	// hosts (etcd's lists; at most one of the two may be set).
+	AllowedCNs, AllowedHostnames []string
 	// RequirePeerUsage makes a server take only client certificates that
 	// allow server auth too (peer certificates), not users' client ones.
 	RequirePeerUsage       bool
@@ -170,7 +171,7 @@ func (f *files) changed() bool {
 
 // ServerConfig is the TLS configuration of a listener: its certificate,
 // and with ClientCertAuth the clients' certificates required and verified
-// against TrustedCAFile (and CRLFile, AllowedCN, AllowedHostname). Both
+// against TrustedCAFile (and CRLFile, AllowedCNs, AllowedHostnames). Both
 // HTTP/2 (gRPC) and HTTP/1.1 are offered.
 func (i TLSInfo) ServerConfig() (*tls.Config, error) {
 	if i.Empty() {
@@ -178,6 +179,9 @@ func (i TLSInfo) ServerConfig() (*tls.Config, error) {
 	}
 	if i.ClientCertAuth && i.TrustedCAFile == "" {
 		return nil, errors.New("pki: client certificate auth needs a trusted CA file")
+	}
+	if len(i.AllowedCNs) > 0 && len(i.AllowedHostnames) > 0 {
+		return nil, fmt.Errorf("AllowedCNs and AllowedHostnames are mutually exclusive (cns=%q, hostnames=%q)", i.AllowedCNs, i.AllowedHostnames)
 	}
 	f, err := newFiles(i)
 	if err != nil {
@@ -282,13 +286,11 @@ func (i TLSInfo) checkChains(chains [][]*x509.Certificate, revoked map[string]bo
 		}
 	}
 	leaf := chains[0][0]
-	if i.AllowedCN != "" && leaf.Subject.CommonName != i.AllowedCN {
-		return fmt.Errorf("pki: certificate CN %q is not the allowed %q", leaf.Subject.CommonName, i.AllowedCN)
+	if len(i.AllowedCNs) > 0 && !slices.Contains(i.AllowedCNs, leaf.Subject.CommonName) {
+		return fmt.Errorf("pki: certificate CN %q is not one of the allowed %q", leaf.Subject.CommonName, i.AllowedCNs)
 	}
-	if i.AllowedHostname != "" {
-		if err := leaf.VerifyHostname(i.AllowedHostname); err != nil {
-			return fmt.Errorf("pki: certificate is not for the allowed host %q: %w", i.AllowedHostname, err)
-		}
+	if len(i.AllowedHostnames) > 0 && !slices.ContainsFunc(i.AllowedHostnames, func(h string) bool { return leaf.VerifyHostname(h) == nil }) {
+		return fmt.Errorf("pki: certificate is for none of the allowed hosts %q", i.AllowedHostnames)
 	}
 	return nil
 }

@@ -126,8 +126,11 @@ func TestAllowedCNAndHostname(t *testing.T) {
 		}
 		return c
 	}
-	byCN, _ := TLSInfo{CertFile: srvCert, KeyFile: srvKey, TrustedCAFile: caFile, ClientCertAuth: true, AllowedCN: "m2"}.ServerConfig()
-	byHost, _ := TLSInfo{CertFile: srvCert, KeyFile: srvKey, TrustedCAFile: caFile, ClientCertAuth: true, AllowedHostname: "peer.example"}.ServerConfig()
+	byCN, _ := TLSInfo{CertFile: srvCert, KeyFile: srvKey, TrustedCAFile: caFile, ClientCertAuth: true, AllowedCNs: []string{"m1", "m2"}}.ServerConfig()
+	byHost, _ := TLSInfo{CertFile: srvCert, KeyFile: srvKey, TrustedCAFile: caFile, ClientCertAuth: true, AllowedHostnames: []string{"other.invalid", "peer.example"}}.ServerConfig()
+	if _, err := (TLSInfo{CertFile: srvCert, KeyFile: srvKey, TrustedCAFile: caFile, AllowedCNs: []string{"m2"}, AllowedHostnames: []string{"h"}}).ServerConfig(); err == nil {
+		t.Error("allowed CNs and hostnames both taken (etcd: mutually exclusive)")
+	}
 	if err := handshake(t, byCN, peer("m2")); err != nil {
 		t.Errorf("allowed CN refused: %v", err)
 	}

@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/larchkv/larch/pki"
@@ -33,7 +34,7 @@ func TestAutoTLSKeepsTheTLSFlags(t *testing.T) {
 		t.Fatal(err)
 	}
 	stop()
-	if r.peerTLS.AllowedCN != "m9" || r.peerTLS.CRLFile != crl || r.clientTLS.CRLFile != crl ||
+	if !slices.Equal(r.peerTLS.AllowedCNs, []string{"m9"}) || r.peerTLS.CRLFile != crl || r.clientTLS.CRLFile != crl ||
 		r.peerTLS.MinVersion != tls.VersionTLS13 || r.clientTLS.MinVersion != tls.VersionTLS13 {
 		t.Fatalf("auto TLS dropped flags: peer %+v client %+v", *r.peerTLS, *r.clientTLS)
 	}
@@ -92,5 +93,17 @@ func TestAutoPeerPortRefusesClientCertificates(t *testing.T) {
 	}
 	if err := <-errc; err == nil {
 		t.Fatal("the peer port took a user's client-profile certificate (CN alice) as a member")
+	}
+}
+
+// TestPeerCertAllowedCNIsAList: --peer-cert-allowed-cn takes etcd 3.6's
+// comma-separated list.
+func TestPeerCertAllowedCNIsAList(t *testing.T) {
+	r, _, err := resolveArgs(t, autoTLSArgs(t, writeCA(t), "--peer-cert-allowed-cn", "m1, m2,,m3"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(r.peerTLS.AllowedCNs, []string{"m1", "m2", "m3"}) {
+		t.Fatalf("allowed CNs %q", r.peerTLS.AllowedCNs)
 	}
 }

@@ -155,8 +155,8 @@ func (c *serverConfig) flagSet(out io.Writer) *flag.FlagSet {
 	fs.BoolVar(&c.PeerClientCertAuth, "peer-client-cert-auth", false, "Enable peer client cert authentication.")
 	fs.StringVar(&c.PeerTrustedCAFile, "peer-trusted-ca-file", "", "Path to the peer server TLS trusted CA file.")
 	fs.StringVar(&c.PeerCRLFile, "peer-crl-file", "", "Path to the peer certificate revocation list file.")
-	fs.StringVar(&c.PeerCertAllowedCN, "peer-cert-allowed-cn", "", "Allowed CN for inter peer authentication.")
-	fs.StringVar(&c.PeerCertAllowedHostname, "peer-cert-allowed-hostname", "", "Allowed TLS hostname for inter peer authentication.")
+	fs.StringVar(&c.PeerCertAllowedCN, "peer-cert-allowed-cn", "", "Comma-separated list of allowed CNs for inter-peer TLS authentication.")
+	fs.StringVar(&c.PeerCertAllowedHostname, "peer-cert-allowed-hostname", "", "Comma-separated list of allowed SAN hostnames for inter-peer TLS authentication.")
 	fs.StringVar(&c.CipherSuites, "cipher-suites", "", "Comma-separated list of supported TLS cipher suites between client/server and peers (empty will be auto-populated by Go).")
 	fs.StringVar(&c.TLSMinVersion, "tls-min-version", "TLS1.2", "Minimum TLS version supported by etcd. Possible values: TLS1.2, TLS1.3.")
 	fs.BoolVar(&c.AutoTLS, "auto-tls", false, "Client TLS using a certificate the member issues itself from --pki-ca-dir's CA (verified, unlike etcd's self-signed one).")
@@ -491,17 +491,28 @@ func (c serverConfig) tlsInfos(listen, listenPeer []*url.URL, autoClient, autoPe
 		// and client usage) get onto the peer port, not users' client
 		// certificates from the same CA.
 		peer = &pki.TLSInfo{ClientCertAuth: true, RequirePeerUsage: true, CRLFile: c.PeerCRLFile,
-			AllowedCN: c.PeerCertAllowedCN, AllowedHostname: c.PeerCertAllowedHostname, CipherSuites: suites, MinVersion: minV, MaxVersion: maxV}
+			AllowedCNs: commaList(c.PeerCertAllowedCN), AllowedHostnames: commaList(c.PeerCertAllowedHostname), CipherSuites: suites, MinVersion: minV, MaxVersion: maxV}
 	}
 	if (https(listenPeer) || (c.PeerCertFile != "" && c.PeerKeyFile != "")) && !autoPeer {
 		if c.PeerCertFile == "" || c.PeerKeyFile == "" {
 			return nil, nil, errors.New("TLS key/cert (--peer-cert-file, --peer-key-file) must be provided for peer url with HTTPS scheme")
 		}
 		peer = &pki.TLSInfo{CertFile: c.PeerCertFile, KeyFile: c.PeerKeyFile, TrustedCAFile: c.PeerTrustedCAFile,
-			ClientCertAuth: c.PeerClientCertAuth, CRLFile: c.PeerCRLFile, AllowedCN: c.PeerCertAllowedCN,
-			AllowedHostname: c.PeerCertAllowedHostname, CipherSuites: suites, MinVersion: minV, MaxVersion: maxV}
+			ClientCertAuth: c.PeerClientCertAuth, CRLFile: c.PeerCRLFile, AllowedCNs: commaList(c.PeerCertAllowedCN),
+			AllowedHostnames: commaList(c.PeerCertAllowedHostname), CipherSuites: suites, MinVersion: minV, MaxVersion: maxV}
 	}
 	return client, peer, nil
 }
 
 func isHTTPS(u *url.URL) bool { return u.Scheme == "https" }
+
+// commaList splits a comma-separated flag value, dropping empty items.
+func commaList(s string) []string {
+	var out []string
+	for _, v := range strings.Split(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
+}
