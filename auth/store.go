@@ -170,6 +170,13 @@ func (s *Store) Revision() uint64 {
 	return s.revision
 }
 
+// State is Enabled and Revision read together, in one look.
+func (s *Store) State() (enabled bool, revision uint64) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.enabled, s.revision
+}
+
 // User returns a copy of the named user.
 func (s *Store) User(name string) (User, bool) {
 	s.mu.RLock()

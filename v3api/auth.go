@@ -24,12 +24,12 @@ type caller struct {
 // or "authorization" through the gateway). A token that names no session
 // is auth.ErrInvalidAuthToken; while auth is off, tokens are ignored.
 func (s *Server) callerOf(ctx context.Context) (caller, error) {
-	st := s.member.Auth()
-	if !st.Enabled() {
+	enabled, rev := s.member.Auth().State()
+	if !enabled {
 		// Still stamped with the revision: if auth is on by the time a
 		// write applies, it is checked there like any other (etcd's
 		// "user name is empty"), never let through.
-		return caller{rev: st.Revision()}, nil
+		return caller{rev: rev}, nil
 	}
 	md, _ := metadata.FromIncomingContext(ctx)
 	toks := md.Get(rpctypes.TokenFieldNameGRPC)
@@ -37,7 +37,7 @@ func (s *Server) callerOf(ctx context.Context) (caller, error) {
 		toks = md.Get(rpctypes.TokenFieldNameSwagger)
 	}
 	if len(toks) == 0 {
-		c := caller{rev: st.Revision()}
+		c := caller{rev: rev}
 		if s.cfg.ClientCertAuth {
 			c.user = certUser(ctx)
 		}
@@ -87,7 +87,7 @@ func checkAdminAt(st *auth.Store, c caller) error {
 	if err := st.CheckAdmin(c.user); err != nil {
 		return err
 	}
-	if st.Enabled() && c.rev < st.Revision() {
+	if enabled, rev := st.State(); enabled && c.rev < rev {
 		return auth.ErrAuthOldRevision
 	}
 	return nil
@@ -116,7 +116,7 @@ func (s *Server) readChecked(ctx context.Context, check func(caller) error, read
 	if err := read(); err != nil {
 		return err
 	}
-	if st := s.member.Auth(); st.Enabled() && c.rev != st.Revision() {
+	if enabled, rev := s.member.Auth().State(); enabled && c.rev != rev {
 		return rpctypes.ErrGRPCAuthOldRevision
 	}
 	return nil

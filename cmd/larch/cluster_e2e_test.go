@@ -14,12 +14,18 @@ import (
 // newClusterProcesses prepares n larch processes that form one cluster
 // from etcd's static bootstrap flags.
 func newClusterProcesses(t *testing.T, n int) []*process {
+	return newClusterProcessesWith(t, n, "e", "http", func(int) []string { return nil })
+}
+
+// newClusterProcessesWith prepares n processes named prefix1..prefixN
+// whose client and peer URLs have the scheme, with extra flags each.
+func newClusterProcessesWith(t *testing.T, n int, prefix, scheme string, extra func(i int) []string) []*process {
 	var ps []*process
 	var initial []string
 	for i := range n {
 		p := &process{t: t, dataDir: filepath.Join(t.TempDir(), "data"), client: freeAddr(t), peer: freeAddr(t)}
 		ps = append(ps, p)
-		initial = append(initial, fmt.Sprintf("e%d=http://%s", i+1, p.peer))
+		initial = append(initial, fmt.Sprintf("%s%d=%s://%s", prefix, i+1, scheme, p.peer))
 		t.Cleanup(func() {
 			if p.cmd != nil {
 				p.kill()
@@ -27,11 +33,11 @@ func newClusterProcesses(t *testing.T, n int) []*process {
 		})
 	}
 	for i, p := range ps {
-		p.args = []string{"--name", fmt.Sprintf("e%d", i+1), "--data-dir", p.dataDir,
-			"--listen-client-urls", "http://" + p.client, "--advertise-client-urls", "http://" + p.client,
-			"--listen-peer-urls", "http://" + p.peer, "--initial-advertise-peer-urls", "http://" + p.peer,
+		p.args = append([]string{"--name", fmt.Sprintf("%s%d", prefix, i+1), "--data-dir", p.dataDir,
+			"--listen-client-urls", scheme + "://" + p.client, "--advertise-client-urls", scheme + "://" + p.client,
+			"--listen-peer-urls", scheme + "://" + p.peer, "--initial-advertise-peer-urls", scheme + "://" + p.peer,
 			"--initial-cluster", strings.Join(initial, ","), "--initial-cluster-token", "e2e-token",
-			"--initial-cluster-state", "new", "--heartbeat-interval", "10", "--election-timeout", "100"}
+			"--initial-cluster-state", "new", "--heartbeat-interval", "10", "--election-timeout", "100"}, extra(i)...)
 	}
 	return ps
 }

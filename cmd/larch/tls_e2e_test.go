@@ -5,37 +5,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/larchkv/larch/pki"
 )
-
-// newTLSClusterProcesses prepares n processes whose client and peer URLs
-// are https, with extra flags each (per index).
-func newTLSClusterProcesses(t *testing.T, n int, extra func(i int) []string) []*process {
-	var ps []*process
-	var initial []string
-	for i := range n {
-		p := &process{t: t, dataDir: filepath.Join(t.TempDir(), "data"), client: freeAddr(t), peer: freeAddr(t)}
-		ps = append(ps, p)
-		initial = append(initial, fmt.Sprintf("t%d=https://%s", i+1, p.peer))
-		t.Cleanup(func() {
-			if p.cmd != nil {
-				p.kill()
-			}
-		})
-	}
-	for i, p := range ps {
-		p.args = append([]string{"--name", fmt.Sprintf("t%d", i+1), "--data-dir", p.dataDir,
-			"--listen-client-urls", "https://" + p.client, "--advertise-client-urls", "https://" + p.client,
-			"--listen-peer-urls", "https://" + p.peer, "--initial-advertise-peer-urls", "https://" + p.peer,
-			"--initial-cluster", strings.Join(initial, ","), "--initial-cluster-token", "tls-token",
-			"--heartbeat-interval", "10", "--election-timeout", "100"}, extra(i)...)
-	}
-	return ps
-}
 
 // writeCA makes a CA with the pki package (what `larchctl pki ca init`
 // runs) and returns its directory.
@@ -100,7 +74,7 @@ func checkCluster(t *testing.T, ps []*process) {
 // CA's certificate refused.)
 func TestAutoTLSCluster(t *testing.T) {
 	caDir := writeCA(t)
-	ps := newTLSClusterProcesses(t, 3, func(int) []string {
+	ps := newClusterProcessesWith(t, 3, "t", "https", func(int) []string {
 		return []string{"--auto-tls", "--peer-auto-tls", "--pki-ca-dir", caDir}
 	})
 	clientTLS, err := pki.TLSInfo{TrustedCAFile: filepath.Join(caDir, "ca.pem")}.ClientConfig()
@@ -135,7 +109,7 @@ func TestAutoTLSCluster(t *testing.T) {
 func TestTLSClusterFromFiles(t *testing.T) {
 	caDir := writeCA(t)
 	caFile := filepath.Join(caDir, "ca.pem")
-	ps := newTLSClusterProcesses(t, 3, func(i int) []string {
+	ps := newClusterProcessesWith(t, 3, "t", "https", func(i int) []string {
 		name := fmt.Sprintf("t%d", i+1)
 		srvCert, srvKey := issue(t, caDir, "server", name, "127.0.0.1", "localhost")
 		peerCert, peerKey := issue(t, caDir, "peer", name+"-peer", "127.0.0.1", "localhost")

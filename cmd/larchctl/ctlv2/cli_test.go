@@ -237,19 +237,7 @@ func TestCLI(t *testing.T) {
 		fmt.Fprintf(&out, "exit %d\n\n", code)
 	}
 	golden := filepath.Join("..", "..", "..", "testdata", "larchctl", "v2", "cli.golden")
-	if *update {
-		if err := os.WriteFile(golden, out.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(out.Bytes(), want) {
-		t.Errorf("output differs from %s (etcdctl 3.5.21):\n%s", golden, goldenfile.LineDiff(want, out.Bytes()))
-	}
+	goldenfile.Check(t, golden, out.Bytes(), *update, "etcdctl 3.5.21")
 }
 
 // dedupEnv keeps the last of duplicate variables and drops empty ones.

@@ -2,8 +2,11 @@
 package golden
 
 import (
+	"bytes"
 	"fmt"
+	"os"
 	"strings"
+	"testing"
 )
 
 // LineDiff lists the first ten differing lines of two outputs.
@@ -28,4 +31,24 @@ func LineDiff(want, got []byte) string {
 		}
 	}
 	return b.String()
+}
+
+// Check compares got with the golden file at path, or, with update,
+// rewrites the file; source says where the golden comes from, for the
+// failure message.
+func Check(t testing.TB, path string, got []byte, update bool, source string) {
+	t.Helper()
+	if update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("output differs from %s (%s):\n%s", path, source, LineDiff(want, got))
+	}
 }

@@ -132,19 +132,7 @@ func TestCLI(t *testing.T) {
 		}
 	}
 	golden := filepath.Join(pkgDir, "..", "..", "..", "..", "testdata", "larchctl", "pki", "cli.golden")
-	if *update {
-		if err := os.WriteFile(golden, out.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(out.Bytes(), want) {
-		t.Errorf("output differs from %s (rewrite with -update and review):\n%s", golden, goldenfile.LineDiff(want, out.Bytes()))
-	}
+	goldenfile.Check(t, golden, out.Bytes(), *update, "rewrite with -update and review")
 }
 
 // pkgDir is the package's directory, the working directory before t.Chdir.
