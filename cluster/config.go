@@ -51,8 +51,14 @@ type Config struct {
 	// PeerListeners are served for the other members (the listeners of
 	// --listen-peer-urls); the member closes them when it stops.
 	PeerListeners []net.Listener
-	// PeerDial opens connections to other members; nil means plain TCP.
+	// PeerDial opens connections to members whose peer URLs are http://;
+	// nil means plain TCP.
 	PeerDial func(ctx context.Context, network, addr string) (net.Conn, error)
+	// PeerDialTLS opens connections to members whose peer URLs are
+	// https://, with the peer certificate; nil means this member has no
+	// peer TLS and such members cannot be reached. The scheme chooses, as
+	// in etcd: peer certificates alone do not make http:// peers TLS.
+	PeerDialTLS func(ctx context.Context, network, addr string) (net.Conn, error)
 	// MaxLearners is how many learners the cluster may have (etcd's
 	// --max-learners, default 1).
 	MaxLearners int
@@ -159,6 +165,11 @@ func (c *Config) validate() error {
 	}
 	if c.PeerDial == nil {
 		c.PeerDial = (&net.Dialer{Timeout: time.Second, KeepAlive: 30 * time.Second}).DialContext
+	}
+	if c.PeerDialTLS == nil {
+		c.PeerDialTLS = func(context.Context, string, string) (net.Conn, error) {
+			return nil, ErrNoPeerTLS
+		}
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()

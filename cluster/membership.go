@@ -45,6 +45,9 @@ var (
 	ErrLeaderTransferTimeout = errors.New("etcdserver: request timed out, leader transfer took too long")
 	// ErrRemoved is reported on Fatal when this member was removed from the cluster.
 	ErrRemoved = errors.New("the member has been permanently removed from the cluster")
+	// ErrNoPeerTLS is returned when dialing a member whose peer URL is
+	// https:// while this member has no peer TLS configured.
+	ErrNoPeerTLS = errors.New("cluster: peer URL is https but this member has no peer TLS (--peer-cert-file, --peer-key-file or --peer-auto-tls)")
 )
 
 // confChangeContext is what a configuration change entry carries about its

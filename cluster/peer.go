@@ -99,6 +99,7 @@ func (s *Server) startTransport() error {
 		Raft:      raftPeer{s},
 		Snapshots: peerSnapshots{s.snapshotter},
 		Dial:      s.cfg.PeerDial,
+		DialTLS:   s.cfg.PeerDialTLS,
 		OnRemoved: func() { s.fail(ErrRemoved) },
 		Drop: func(to uint64) bool {
 			return s.cfg.DropPeerMessage != nil && s.cfg.DropPeerMessage(MemberID(to))
@@ -236,9 +237,8 @@ func promoteError(msg string) error {
 
 func (s *Server) peerHTTPClient() *http.Client {
 	return &http.Client{
-		Timeout: s.RequestTimeout(),
-		// For https peers PeerDial makes the TLS connection itself.
-		Transport: &http.Transport{DialContext: s.cfg.PeerDial, DialTLSContext: s.cfg.PeerDial, ResponseHeaderTimeout: s.RequestTimeout()},
+		Timeout:   s.RequestTimeout(),
+		Transport: &http.Transport{DialContext: s.cfg.PeerDial, DialTLSContext: s.cfg.PeerDialTLS, ResponseHeaderTimeout: s.RequestTimeout()},
 	}
 }
 

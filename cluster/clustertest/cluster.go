@@ -266,7 +266,7 @@ func (m *Member) start() error {
 			return err
 		}
 		peerL = tls.NewListener(peerL, srvCfg)
-		if cfg.PeerDial, err = info.Dialer(&net.Dialer{Timeout: time.Second}); err != nil {
+		if cfg.PeerDialTLS, err = info.Dialer(&net.Dialer{Timeout: time.Second}); err != nil {
 			peerL.Close()
 			return err
 		}

@@ -72,5 +72,6 @@
 // Rejected designs: one HTTP request per message (a round trip and headers
 // per heartbeat), and gRPC streams (a second RPC stack on the peer port
 // that etcd's peers do not speak either). HTTPS arrives by plugging a TLS
-// dialer into Config.Dial and TLS listeners into Serve.
+// dialer into Config.DialTLS (used for https:// peer URLs only) and TLS
+// listeners into Serve.
 package transport

@@ -239,7 +239,11 @@ func (p *peer) open() (*stream, error) {
 	req.Header.Set("Connection", "Upgrade")
 	req.Header.Set("Upgrade", streamUpgrade)
 	ctx, cancel := context.WithTimeout(p.ctx, dialTimeout)
-	conn, err := p.t.cfg.Dial(ctx, "tcp", req.URL.Host)
+	dial := p.t.cfg.Dial
+	if req.URL.Scheme == "https" {
+		dial = p.t.cfg.DialTLS
+	}
+	conn, err := dial(ctx, "tcp", req.URL.Host)
 	cancel()
 	if err != nil {
 		return nil, err

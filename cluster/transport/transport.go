@@ -47,9 +47,11 @@ type Config struct {
 	ID, ClusterID uint64
 	Raft          Raft
 	Snapshots     Snapshots
-	// Dial opens connections to peers; nil means plain TCP. HTTPS plugs a
-	// TLS dialer in here.
+	// Dial opens connections to peers at http:// URLs; nil means plain TCP.
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+	// DialTLS opens connections to peers at https:// URLs and returns them
+	// with the TLS handshake done; nil refuses such peers.
+	DialTLS func(ctx context.Context, network, addr string) (net.Conn, error)
 	// OnRemoved is called (once, and must not block) when a peer answers
 	// that this member was removed from the cluster.
 	OnRemoved func()
@@ -73,6 +75,11 @@ func (c *Config) validate() error {
 	}
 	if c.Dial == nil {
 		c.Dial = (&net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second}).DialContext
+	}
+	if c.DialTLS == nil {
+		c.DialTLS = func(_ context.Context, _, addr string) (net.Conn, error) {
+			return nil, fmt.Errorf("transport: peer %s is https but this member has no peer TLS", addr)
+		}
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
@@ -139,12 +146,14 @@ func New(cfg Config) (*Transport, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	dialStalling := func(ctx context.Context, network, addr string) (net.Conn, error) {
-		c, err := cfg.Dial(ctx, network, addr)
-		if err != nil {
-			return nil, err
+	stalling := func(dial func(ctx context.Context, network, addr string) (net.Conn, error)) func(ctx context.Context, network, addr string) (net.Conn, error) {
+		return func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := dial(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			return &stallConn{Conn: c, stall: cfg.SnapshotStall}, nil
 		}
-		return &stallConn{Conn: c, stall: cfg.SnapshotStall}, nil
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Transport{
@@ -154,9 +163,8 @@ func New(cfg Config) (*Transport, error) {
 		// The client carries only snapshots: its connections fail a
 		// write that moves nothing for SnapshotStall.
 		client: &http.Client{Transport: &http.Transport{
-			DialContext: dialStalling,
-			// For https peers Dial makes the TLS connection itself.
-			DialTLSContext:        dialStalling,
+			DialContext:           stalling(cfg.Dial),
+			DialTLSContext:        stalling(cfg.DialTLS),
 			ResponseHeaderTimeout: responseTimeout,
 			MaxIdleConnsPerHost:   2,
 		}},

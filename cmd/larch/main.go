@@ -105,8 +105,8 @@ func serve(r resolved, logger *slog.Logger) error {
 		peerLs = append(peerLs, l)
 	}
 	if r.peerTLS != nil {
-		// Members dial each other with the peer certificate.
-		if r.member.PeerDial, err = r.peerTLS.Dialer(&net.Dialer{Timeout: time.Second, KeepAlive: 30 * time.Second}); err != nil {
+		// Members at https:// peer URLs are dialed with the peer certificate.
+		if r.member.PeerDialTLS, err = r.peerTLS.Dialer(&net.Dialer{Timeout: time.Second, KeepAlive: 30 * time.Second}); err != nil {
 			closeAll()
 			return err
 		}

@@ -140,3 +140,17 @@ func TestTLSClusterFromFiles(t *testing.T) {
 		t.Fatal("a client without a certificate was served under --client-cert-auth")
 	}
 }
+
+// TestPeerCertificatesWithHTTPPeerURLs: as in etcd, the peer URL's scheme
+// decides TLS. Members given peer certificates but http:// peer URLs
+// listen and dial in plain text, and form a cluster.
+func TestPeerCertificatesWithHTTPPeerURLs(t *testing.T) {
+	caDir := writeCA(t)
+	caFile := filepath.Join(caDir, "ca.pem")
+	ps := newClusterProcessesWith(t, 3, "h", "http", func(i int) []string {
+		peerCert, peerKey := issue(t, caDir, "peer", fmt.Sprintf("h%d-peer", i+1), "127.0.0.1")
+		return []string{"--peer-cert-file", peerCert, "--peer-key-file", peerKey, "--peer-trusted-ca-file", caFile, "--peer-client-cert-auth"}
+	})
+	startAll(t, ps)
+	checkCluster(t, ps)
+}
