@@ -1,23 +1,21 @@
 package main
 
 import (
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/larchkv/larch/auth"
-	"github.com/larchkv/larch/pki"
 	"io"
 	"net/url"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
-	"sigs.k8s.io/yaml"
-
+	"github.com/larchkv/larch/auth"
 	"github.com/larchkv/larch/cluster"
+	"github.com/larchkv/larch/pki"
 	"github.com/larchkv/larch/v3api"
 )
 
@@ -72,14 +70,19 @@ type serverConfig struct {
 	PeerClientCertAuth      bool   `json:"peer-client-cert-auth"`
 	PeerTrustedCAFile       string `json:"peer-trusted-ca-file"`
 	PeerCRLFile             string `json:"peer-crl-file"`
-	PeerCertAllowedCN       string `json:"peer-cert-allowed-cn"`
-	PeerCertAllowedHostname string `json:"peer-cert-allowed-hostname"`
-	CipherSuites            string `json:"cipher-suites"`
+	PeerCertAllowedCN       listValue `json:"peer-cert-allowed-cn"`
+	PeerCertAllowedHostname listValue `json:"peer-cert-allowed-hostname"`
+	CipherSuites            listValue `json:"cipher-suites"`
 	TLSMinVersion           string `json:"tls-min-version"`
 	TLSMaxVersion           string `json:"tls-max-version"`
 	AutoTLS                 bool   `json:"auto-tls"`
 	PeerAutoTLS             bool   `json:"peer-auto-tls"`
 	PKICADir                string `json:"pki-ca-dir"`
+	// ClientSecurity and PeerSecurity are etcd's config-file sections
+	// client-transport-security and peer-transport-security; a config
+	// file's sections are folded into the flat fields above.
+	ClientSecurity *transportSecurity `json:"client-transport-security"`
+	PeerSecurity   *transportSecurity `json:"peer-transport-security"`
 
 	configFile  string
 	showVersion bool
@@ -155,9 +158,9 @@ func (c *serverConfig) flagSet(out io.Writer) *flag.FlagSet {
 	fs.BoolVar(&c.PeerClientCertAuth, "peer-client-cert-auth", false, "Enable peer client cert authentication.")
 	fs.StringVar(&c.PeerTrustedCAFile, "peer-trusted-ca-file", "", "Path to the peer server TLS trusted CA file.")
 	fs.StringVar(&c.PeerCRLFile, "peer-crl-file", "", "Path to the peer certificate revocation list file.")
-	fs.StringVar(&c.PeerCertAllowedCN, "peer-cert-allowed-cn", "", "Comma-separated list of allowed CNs for inter-peer TLS authentication.")
-	fs.StringVar(&c.PeerCertAllowedHostname, "peer-cert-allowed-hostname", "", "Comma-separated list of allowed SAN hostnames for inter-peer TLS authentication.")
-	fs.StringVar(&c.CipherSuites, "cipher-suites", "", "Comma-separated list of supported TLS cipher suites between client/server and peers (empty will be auto-populated by Go).")
+	fs.StringVar((*string)(&c.PeerCertAllowedCN), "peer-cert-allowed-cn", "", "Comma-separated list of allowed CNs for inter-peer TLS authentication.")
+	fs.StringVar((*string)(&c.PeerCertAllowedHostname), "peer-cert-allowed-hostname", "", "Comma-separated list of allowed SAN hostnames for inter-peer TLS authentication.")
+	fs.StringVar((*string)(&c.CipherSuites), "cipher-suites", "", "Comma-separated list of supported TLS cipher suites between client/server and peers (empty will be auto-populated by Go).")
 	fs.StringVar(&c.TLSMinVersion, "tls-min-version", "TLS1.2", "Minimum TLS version supported by etcd. Possible values: TLS1.2, TLS1.3.")
 	fs.BoolVar(&c.AutoTLS, "auto-tls", false, "Client TLS using a certificate the member issues itself from --pki-ca-dir's CA (verified, unlike etcd's self-signed one).")
 	fs.BoolVar(&c.PeerAutoTLS, "peer-auto-tls", false, "Peer TLS using a certificate the member issues itself from --pki-ca-dir's CA; members verify each other.")
@@ -207,32 +210,12 @@ func parseConfig(args []string, environ []string, out io.Writer) (serverConfig, 
 		}
 	}
 	if c.configFile != "" {
-		fileCfg, err := readConfigFile(c.configFile)
-		return fileCfg, warnings, err
+		fileCfg, fileWarnings, err := readConfigFile(c.configFile)
+		return fileCfg, append(warnings, fileWarnings...), err
 	}
 	c.initialClusterSet = set["initial-cluster"]
 	c.dataDirSet = set["data-dir"]
 	return c, warnings, nil
-}
-
-func readConfigFile(path string) (serverConfig, error) {
-	c := defaultConfig()
-	c.configFile = path
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return c, fmt.Errorf("cannot read config file: %w", err)
-	}
-	// Only the keys present override the defaults; unknown keys are refused,
-	// so a typo does not silently fall back to a default.
-	if err := yaml.UnmarshalStrict(b, &c); err != nil {
-		return c, fmt.Errorf("invalid config file %s: %w", path, err)
-	}
-	var present map[string]any
-	if err := yaml.Unmarshal(b, &present); err == nil {
-		_, c.initialClusterSet = present["initial-cluster"]
-		_, c.dataDirSet = present["data-dir"]
-	}
-	return c, nil
 }
 
 // resolved is a validated configuration ready to start a member.
@@ -469,8 +452,12 @@ func (c serverConfig) tlsInfos(listen, listenPeer []*url.URL, autoClient, autoPe
 		return nil, nil, fmt.Errorf("min version (%s) is greater than max version (%s)", c.TLSMinVersion, c.TLSMaxVersion)
 	}
 	var suites []uint16
-	if c.CipherSuites != "" {
-		if suites, err = pki.CipherSuites(strings.Split(c.CipherSuites, ",")); err != nil {
+	if names := commaList(string(c.CipherSuites)); len(names) > 0 {
+		// Go's TLS 1.3 suites are fixed; etcd refuses rather than ignore the flag.
+		if minV == tls.VersionTLS13 {
+			return nil, nil, errors.New("cipher suites cannot be configured when only TLS1.3 is enabled")
+		}
+		if suites, err = pki.CipherSuites(names); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -491,15 +478,15 @@ func (c serverConfig) tlsInfos(listen, listenPeer []*url.URL, autoClient, autoPe
 		// and client usage) get onto the peer port, not users' client
 		// certificates from the same CA.
 		peer = &pki.TLSInfo{ClientCertAuth: true, RequirePeerUsage: true, CRLFile: c.PeerCRLFile,
-			AllowedCNs: commaList(c.PeerCertAllowedCN), AllowedHostnames: commaList(c.PeerCertAllowedHostname), CipherSuites: suites, MinVersion: minV, MaxVersion: maxV}
+			AllowedCNs: commaList(string(c.PeerCertAllowedCN)), AllowedHostnames: commaList(string(c.PeerCertAllowedHostname)), CipherSuites: suites, MinVersion: minV, MaxVersion: maxV}
 	}
 	if (https(listenPeer) || (c.PeerCertFile != "" && c.PeerKeyFile != "")) && !autoPeer {
 		if c.PeerCertFile == "" || c.PeerKeyFile == "" {
 			return nil, nil, errors.New("TLS key/cert (--peer-cert-file, --peer-key-file) must be provided for peer url with HTTPS scheme")
 		}
 		peer = &pki.TLSInfo{CertFile: c.PeerCertFile, KeyFile: c.PeerKeyFile, TrustedCAFile: c.PeerTrustedCAFile,
-			ClientCertAuth: c.PeerClientCertAuth, CRLFile: c.PeerCRLFile, AllowedCNs: commaList(c.PeerCertAllowedCN),
-			AllowedHostnames: commaList(c.PeerCertAllowedHostname), CipherSuites: suites, MinVersion: minV, MaxVersion: maxV}
+			ClientCertAuth: c.PeerClientCertAuth, CRLFile: c.PeerCRLFile, AllowedCNs: commaList(string(c.PeerCertAllowedCN)),
+			AllowedHostnames: commaList(string(c.PeerCertAllowedHostname)), CipherSuites: suites, MinVersion: minV, MaxVersion: maxV}
 	}
 	return client, peer, nil
 }
