@@ -25,7 +25,9 @@ type TLSInfo struct {
 	// TrustedCAFile holds the CAs whose certificates are accepted from the
 	// other side (clients on a server, servers on a client).
 	TrustedCAFile string
-	// ClientCertAuth makes a server require and verify client certificates.
+	// ClientCertAuth makes a server require and verify client certificates
+	// (which a TrustedCAFile alone does too, as in etcd); the API layers
+	// read it as "the certificate's CN names the user".
 	ClientCertAuth bool
 	// CRLFile lists revoked certificates, refused at the handshake.
 	CRLFile string
@@ -170,8 +172,8 @@ func (f *files) changed() bool {
 }
 
 // ServerConfig is the TLS configuration of a listener: its certificate,
-// and with ClientCertAuth the clients' certificates required and verified
-// against TrustedCAFile (and CRLFile, AllowedCNs, AllowedHostnames). Both
+// and with a TrustedCAFile the clients' certificates required and verified
+// against it (and CRLFile, AllowedCNs, AllowedHostnames). Both
 // HTTP/2 (gRPC) and HTTP/1.1 are offered.
 func (i TLSInfo) ServerConfig() (*tls.Config, error) {
 	if i.Empty() {
@@ -196,16 +198,15 @@ func (i TLSInfo) ServerConfig() (*tls.Config, error) {
 		c.Certificates = []tls.Certificate{*cert}
 		if pool != nil {
 			c.ClientCAs = pool
-			c.ClientAuth = tls.VerifyClientCertIfGiven
-			if i.ClientCertAuth {
-				c.ClientAuth = tls.RequireAndVerifyClientCert
-			}
+			// etcd's rule: a trusted CA on a listener means clients must
+			// show a certificate from it, --client-cert-auth or not.
+			c.ClientAuth = tls.RequireAndVerifyClientCert
 			// VerifyConnection, not VerifyPeerCertificate: it runs on
 			// resumed sessions too, so a certificate revoked since the
 			// session began is refused at its resumption.
 			c.VerifyConnection = func(cs tls.ConnectionState) error {
 				if len(cs.VerifiedChains) == 0 {
-					return nil // no certificate given, and none required
+					return nil // unreachable while a certificate is required
 				}
 				if err := i.checkChains(cs.VerifiedChains, revoked); err != nil {
 					return err

@@ -45,7 +45,7 @@ func handshake(t *testing.T, server, client *tls.Config) error {
 }
 
 // TestHandshakeMatrix: a server with client certificate auth takes only a
-// valid client certificate from its CA.
+// valid client certificate from its CA; so does one given only a trusted CA.
 func TestHandshakeMatrix(t *testing.T) {
 	dir := t.TempDir()
 	ca, other := pkitest.NewCA(t, "ca"), pkitest.NewCA(t, "other-ca")
@@ -100,6 +100,18 @@ func TestHandshakeMatrix(t *testing.T) {
 	}
 	if err := handshake(t, open, client("none2", nil, pkitest.Leaf{})); err != nil {
 		t.Errorf("no client certificate, none required: %v", err)
+	}
+	// etcd's rule: a trusted CA alone (no ClientCertAuth) still requires
+	// and verifies a client certificate.
+	caOnly, err := TLSInfo{CertFile: srvCert, KeyFile: srvKey, TrustedCAFile: caFile}.ServerConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := handshake(t, caOnly, client("none4", nil, pkitest.Leaf{})); err == nil {
+		t.Error("a trusted CA file without client cert auth let a client in without a certificate")
+	}
+	if err := handshake(t, caOnly, client("valid2", ca, pkitest.Leaf{CN: "valid2", Usages: clientAuth})); err != nil {
+		t.Errorf("a trusted CA file without client cert auth refused a valid certificate: %v", err)
 	}
 	fCert, fKey, _ := other.Issue(t, dir, "foreign-server", pkitest.Leaf{CN: "fs", Usages: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}})
 	foreign, err := TLSInfo{CertFile: fCert, KeyFile: fKey}.ServerConfig()

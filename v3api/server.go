@@ -193,6 +193,9 @@ func New(member *cluster.Server, cfg Config) (*Server, error) {
 		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	}
 	s.http = &http.Server{Handler: tlsHandler(accessHandler(mux)), ConnContext: withConn, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn)}
+	s.http.Protocols = new(http.Protocols)
+	s.http.Protocols.SetHTTP1(true)
+	s.http.Protocols.SetUnencryptedHTTP2(true)
 	return s, nil
 }
 
@@ -226,11 +229,16 @@ func (s *Server) Serve(l net.Listener) error {
 	tl := &trackingListener{Listener: l, conns: map[net.Conn]struct{}{}}
 	m := cmux.New(tl)
 	grpcL := matchedListener{m.MatchWithWriters(cmux.HTTP2MatchHeaderFieldSendSettings("content-type", "application/grpc")), tl}
+	// HTTP/2 that is not gRPC (ALPN gives h2 to curl over TLS) goes to the
+	// HTTP server too, which speaks HTTP/2 on connections it gets with the
+	// TLS already removed.
+	h2L := h2Listener{matchedListener{m.Match(cmux.HTTP2()), tl}}
 	httpL := matchedListener{m.Match(cmux.Any()), tl}
-	errc := make(chan error, 3)
+	errc := make(chan error, 4)
 	var wg sync.WaitGroup
 	for _, serve := range []func() error{
 		func() error { return s.grpc.Serve(grpcL) },
+		func() error { return s.http.Serve(h2L) },
 		func() error { return s.http.Serve(httpL) },
 		m.Serve,
 	} {

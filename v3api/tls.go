@@ -23,6 +23,8 @@ func connTLS(c net.Conn) (tls.ConnectionState, bool) {
 			c = cc.Conn
 		case *trackedConn:
 			c = cc.Conn
+		case *h2Conn:
+			c = cc.Conn
 		default:
 			return tls.ConnectionState{}, false
 		}

@@ -60,24 +60,24 @@ type serverConfig struct {
 	EnableV2 bool `json:"enable-v2"`
 
 	// Client and peer TLS, etcd's flags.
-	CertFile                string `json:"cert-file"`
-	KeyFile                 string `json:"key-file"`
-	ClientCertAuth          bool   `json:"client-cert-auth"`
-	TrustedCAFile           string `json:"trusted-ca-file"`
-	ClientCRLFile           string `json:"client-crl-file"`
-	PeerCertFile            string `json:"peer-cert-file"`
-	PeerKeyFile             string `json:"peer-key-file"`
-	PeerClientCertAuth      bool   `json:"peer-client-cert-auth"`
-	PeerTrustedCAFile       string `json:"peer-trusted-ca-file"`
-	PeerCRLFile             string `json:"peer-crl-file"`
+	CertFile                string    `json:"cert-file"`
+	KeyFile                 string    `json:"key-file"`
+	ClientCertAuth          bool      `json:"client-cert-auth"`
+	TrustedCAFile           string    `json:"trusted-ca-file"`
+	ClientCRLFile           string    `json:"client-crl-file"`
+	PeerCertFile            string    `json:"peer-cert-file"`
+	PeerKeyFile             string    `json:"peer-key-file"`
+	PeerClientCertAuth      bool      `json:"peer-client-cert-auth"`
+	PeerTrustedCAFile       string    `json:"peer-trusted-ca-file"`
+	PeerCRLFile             string    `json:"peer-crl-file"`
 	PeerCertAllowedCN       listValue `json:"peer-cert-allowed-cn"`
 	PeerCertAllowedHostname listValue `json:"peer-cert-allowed-hostname"`
 	CipherSuites            listValue `json:"cipher-suites"`
-	TLSMinVersion           string `json:"tls-min-version"`
-	TLSMaxVersion           string `json:"tls-max-version"`
-	AutoTLS                 bool   `json:"auto-tls"`
-	PeerAutoTLS             bool   `json:"peer-auto-tls"`
-	PKICADir                string `json:"pki-ca-dir"`
+	TLSMinVersion           string    `json:"tls-min-version"`
+	TLSMaxVersion           string    `json:"tls-max-version"`
+	AutoTLS                 bool      `json:"auto-tls"`
+	PeerAutoTLS             bool      `json:"peer-auto-tls"`
+	PKICADir                string    `json:"pki-ca-dir"`
 	// ClientSecurity and PeerSecurity are etcd's config-file sections
 	// client-transport-security and peer-transport-security; a config
 	// file's sections are folded into the flat fields above.

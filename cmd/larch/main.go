@@ -209,7 +209,13 @@ func startAutoTLS(r *resolved, logger *slog.Logger) (stop func(), err error) {
 	// The files are auto TLS's; every other TLS flag stays as given.
 	if a := r.autoClient; a != nil {
 		a.caDir = caDir
-		r.clientTLS.CertFile, r.clientTLS.KeyFile, r.clientTLS.TrustedCAFile = a.files()
+		var ca string
+		r.clientTLS.CertFile, r.clientTLS.KeyFile, ca = a.files()
+		// A trusted CA makes clients show certificates; auto TLS asks for
+		// them only under --client-cert-auth (etcd's auto TLS never does).
+		if r.clientTLS.ClientCertAuth {
+			r.clientTLS.TrustedCAFile = ca
+		}
 		sides = append(sides, *a)
 	}
 	if a := r.autoPeer; a != nil {
