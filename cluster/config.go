@@ -59,6 +59,10 @@ type Config struct {
 	// peer TLS and such members cannot be reached. The scheme chooses, as
 	// in etcd: peer certificates alone do not make http:// peers TLS.
 	PeerDialTLS func(ctx context.Context, network, addr string) (net.Conn, error)
+	// JoinKey, if set, lets members that hold it be added as learners
+	// through this member's peer port (discovery's JoinKey of the token
+	// this member was started with); nil refuses such requests.
+	JoinKey []byte
 	// MaxLearners is how many learners the cluster may have (etcd's
 	// --max-learners, default 1).
 	MaxLearners int

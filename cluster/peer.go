@@ -115,6 +115,7 @@ func (s *Server) startTransport() error {
 	mux.Handle("/raft/", tr.Handler())
 	mux.HandleFunc(membersPath, s.serveMembers)
 	mux.HandleFunc(promotePath, s.servePromote)
+	mux.HandleFunc(joinPath, s.serveJoin)
 	mux.HandleFunc(leaseKeepAlivePath, s.serveLease)
 	mux.HandleFunc(leaseTTLPath, s.serveLease)
 	for _, l := range s.cfg.PeerListeners {

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/url"
 	"path/filepath"
 	"slices"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/larchkv/larch/auth"
 	"github.com/larchkv/larch/cluster"
+	"github.com/larchkv/larch/cluster/discovery"
 	"github.com/larchkv/larch/pki"
 	"github.com/larchkv/larch/v3api"
 )
@@ -78,6 +80,13 @@ type serverConfig struct {
 	AutoTLS                 bool      `json:"auto-tls"`
 	PeerAutoTLS             bool      `json:"peer-auto-tls"`
 	PKICADir                string    `json:"pki-ca-dir"`
+	// Discovery-token bootstrap (Larch's own flags).
+	DiscoveryToken     string    `json:"discovery-token"`
+	DiscoverySize      int       `json:"discovery-size"`
+	DiscoveryBindAddr  string    `json:"discovery-bind-addr"`
+	DiscoveryJoin      listValue `json:"discovery-join"`
+	DiscoveryTimeout   string    `json:"discovery-timeout"`
+	DiscoveryMaxVoters int       `json:"discovery-max-voters"`
 	// ClientSecurity and PeerSecurity are etcd's config-file sections
 	// client-transport-security and peer-transport-security; a config
 	// file's sections are folded into the flat fields above.
@@ -115,6 +124,9 @@ func defaultConfig() serverConfig {
 		MaxRequestBytes:             cluster.DefaultMaxRequestBytes,
 		MaxTxnOps:                   v3api.DefaultMaxTxnOps,
 		LogLevel:                    "info",
+		DiscoveryBindAddr:           "0.0.0.0:7946",
+		DiscoveryTimeout:            "2m",
+		DiscoveryMaxVoters:          5,
 	}
 }
 
@@ -166,6 +178,12 @@ func (c *serverConfig) flagSet(out io.Writer) *flag.FlagSet {
 	fs.BoolVar(&c.PeerAutoTLS, "peer-auto-tls", false, "Peer TLS using a certificate the member issues itself from --pki-ca-dir's CA; members verify each other.")
 	fs.StringVar(&c.PKICADir, "pki-ca-dir", "", "Directory of the CA (ca.pem, ca-key.pem from `larchctl pki ca init`) auto TLS issues from; empty makes one in the data dir.")
 	fs.StringVar(&c.TLSMaxVersion, "tls-max-version", "", "Maximum TLS version supported by etcd. Possible values: TLS1.2, TLS1.3 (empty defers to Go).")
+	fs.StringVar(&c.DiscoveryToken, "discovery-token", "", "Bootstrap (or join) the cluster of the members started with this token, found by gossip; see `larchctl discovery new`.")
+	fs.IntVar(&c.DiscoverySize, "discovery-size", 0, "With --discovery-token: the initial cluster's size.")
+	fs.StringVar(&c.DiscoveryBindAddr, "discovery-bind-addr", c.DiscoveryBindAddr, "With --discovery-token: host:port of the gossip (TCP and UDP).")
+	fs.StringVar((*string)(&c.DiscoveryJoin), "discovery-join", "", "With --discovery-token: comma-separated gossip addresses (host:port) of other members to join through.")
+	fs.StringVar(&c.DiscoveryTimeout, "discovery-timeout", c.DiscoveryTimeout, "With --discovery-token: how long to wait for the initial cluster to form.")
+	fs.IntVar(&c.DiscoveryMaxVoters, "discovery-max-voters", c.DiscoveryMaxVoters, "With --discovery-token: a member joining a running cluster is promoted from learner only while the cluster has fewer voters.")
 	fs.StringVar(&c.configFile, "config-file", "", "Path to the server configuration file. Note that if a configuration file is provided, other command line flags and environment variables will be ignored.")
 	fs.BoolVar(&c.showVersion, "version", false, "Print the version and exit.")
 	return fs
@@ -232,6 +250,10 @@ type resolved struct {
 	// clientTLS and peerTLS (auto TLS); caDir is --pki-ca-dir.
 	autoClient, autoPeer *autoTLS
 	caDir                string
+	// discovery, if set, finds the initial cluster (or the running one)
+	// by token; maxVoters is --discovery-max-voters.
+	discovery *discovery.Config
+	maxVoters int
 }
 
 func (c serverConfig) resolve() (resolved, error) {
@@ -342,6 +364,10 @@ func (c serverConfig) resolve() (resolved, error) {
 	r.listenURLs = listen
 	r.peerURLs = listenPeer
 	r.logLevel = c.LogLevel
+	if r.discovery, err = c.discoveryConfig(peer, advertise); err != nil {
+		return r, err
+	}
+	r.maxVoters = c.DiscoveryMaxVoters
 	if c.AutoTLS && c.CertFile == "" && slices.ContainsFunc(listen, isHTTPS) {
 		r.autoClient = &autoTLS{profile: "server", dir: filepath.Join(dataDir, "fixtures", "client"), cn: c.Name, hosts: autoHosts(listen, advertise)}
 	}
@@ -502,4 +528,51 @@ func commaList(s string) []string {
 		}
 	}
 	return out
+}
+
+// discoveryConfig checks the --discovery-* flags; nil without a token.
+func (c serverConfig) discoveryConfig(peer, advertise []*url.URL) (*discovery.Config, error) {
+	if c.DiscoveryToken == "" {
+		if c.DiscoverySize != 0 || c.DiscoveryJoin != "" {
+			return nil, errors.New("--discovery-size and --discovery-join need --discovery-token")
+		}
+		return nil, nil
+	}
+	if c.initialClusterSet {
+		return nil, errors.New("multiple discovery or bootstrap flags are set. Choose one of \"initial-cluster\" or \"discovery-token\"")
+	}
+	if c.InitialClusterState != "new" {
+		return nil, errors.New("--discovery-token bootstraps a new cluster or joins a running one by itself; leave --initial-cluster-state at \"new\"")
+	}
+	if c.DiscoverySize < 1 {
+		return nil, fmt.Errorf("--discovery-size must be at least 1 with --discovery-token (%d)", c.DiscoverySize)
+	}
+	if c.DiscoveryMaxVoters < 1 {
+		return nil, fmt.Errorf("--discovery-max-voters must be at least 1 (%d)", c.DiscoveryMaxVoters)
+	}
+	timeout, err := time.ParseDuration(c.DiscoveryTimeout)
+	if err != nil || timeout <= 0 {
+		return nil, fmt.Errorf("invalid value %q for --discovery-timeout: a positive duration such as 2m", c.DiscoveryTimeout)
+	}
+	d := &discovery.Config{Token: c.DiscoveryToken, Size: c.DiscoverySize, BindAddr: c.DiscoveryBindAddr, Timeout: timeout,
+		Name: c.Name, PeerURLs: urlStrings(peer), ClientURLs: urlStrings(advertise)}
+	host, port, err := net.SplitHostPort(c.DiscoveryBindAddr)
+	if err != nil {
+		return nil, fmt.Errorf("invalid value %q for --discovery-bind-addr: %v", c.DiscoveryBindAddr, err)
+	}
+	// Bound to every interface, the gossip is advertised at the peer
+	// URL's address when that is an IP: memberlist's own guess needs a
+	// private address, which a laptop or a container may lack.
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		if pip := net.ParseIP(peer[0].Hostname()); pip != nil {
+			d.AdvertiseAddr = net.JoinHostPort(pip.String(), port)
+		}
+	}
+	for _, seed := range commaList(string(c.DiscoveryJoin)) {
+		if _, _, err := net.SplitHostPort(seed); err != nil {
+			return nil, fmt.Errorf("invalid value %q for --discovery-join: %v", seed, err)
+		}
+		d.Join = append(d.Join, seed)
+	}
+	return d, nil
 }

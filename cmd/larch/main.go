@@ -4,6 +4,7 @@
 package main
 
 import (
+	"context"
 	"crypto/tls"
 	"errors"
 	"flag"
@@ -21,6 +22,7 @@ import (
 	"time"
 
 	"github.com/larchkv/larch/cluster"
+	"github.com/larchkv/larch/cluster/discovery"
 	"github.com/larchkv/larch/v2api"
 	"github.com/larchkv/larch/v3api"
 )
@@ -112,6 +114,15 @@ func serve(r resolved, logger *slog.Logger) error {
 		}
 	}
 	r.member.Logger = logger
+	var pool *discovery.Pool
+	joined := false
+	if r.discovery != nil {
+		if pool, joined, err = discover(&r, logger); err != nil {
+			closeAll()
+			return err
+		}
+		defer pool.Close()
+	}
 	r.member.PeerListeners = peerLs
 	member, err := cluster.NewServer(r.member)
 	if err != nil {
@@ -120,6 +131,22 @@ func serve(r resolved, logger *slog.Logger) error {
 			l.Close()
 		}
 		return err
+	}
+	if pool != nil {
+		pool.MarkStarted()
+	}
+	if joined {
+		// A member that joined by token starts as a learner and votes
+		// once it has caught up.
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			if err := member.PromoteSelf(ctx, r.maxVoters); err != nil && ctx.Err() == nil {
+				logger.Warn("learner not promoted", "error", err)
+			}
+		}()
+		defer func() { cancel(); <-done }()
 	}
 	r.api.Logger = logger
 	// etcd 3.5 serves v2 only with --enable-v2; Larch always does.
@@ -248,4 +275,49 @@ func startAutoTLS(r *resolved, logger *slog.Logger) (stop func(), err error) {
 		}
 	}()
 	return func() { close(done); <-stopped }, nil
+}
+
+// discover joins the discovery pool and, for a member with no data yet,
+// waits for the initial cluster to form, or joins the running cluster it
+// finds as a learner (joined). A member with data restarts from it and
+// only gossips, so that later members find the cluster through it.
+func discover(r *resolved, logger *slog.Logger) (pool *discovery.Pool, joined bool, err error) {
+	d := *r.discovery
+	d.Logger = logger
+	hasData, err := cluster.HasData(r.member.DataDir)
+	if err != nil {
+		return nil, false, err
+	}
+	r.member.JoinKey = discovery.JoinKey(d.Token)
+	if pool, err = discovery.Start(d, hasData); err != nil {
+		return nil, false, err
+	}
+	if hasData {
+		logger.Info("the data dir holds a member; restarting from it, not rediscovering", "data-dir", r.member.DataDir)
+		return pool, false, nil
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	res, err := pool.Bootstrap(ctx)
+	if err == nil && res.Running != nil {
+		var through []string
+		for _, m := range res.Running {
+			through = append(through, m.PeerURLs...)
+		}
+		jctx, cancel := context.WithTimeout(ctx, d.Timeout)
+		defer cancel()
+		err = cluster.JoinAsLearner(jctx, &r.member, through, r.member.JoinKey)
+		joined = true
+	} else if err == nil {
+		r.member.InitialCluster = nil
+		for _, m := range res.InitialCluster {
+			r.member.InitialCluster = append(r.member.InitialCluster, cluster.InitialMember{Name: m.Name, PeerURLs: m.PeerURLs})
+		}
+		r.member.InitialClusterToken, r.member.InitialClusterState = res.ClusterToken, "new"
+	}
+	if err != nil {
+		pool.Close()
+		return nil, false, err
+	}
+	return pool, joined, nil
 }

@@ -1,0 +1,108 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+)
+
+// discoveryProcess is a member started with a discovery token instead of
+// an initial cluster.
+func discoveryProcess(t *testing.T, name, token string, size int, gossip string, seeds ...string) *process {
+	p := &process{t: t, dataDir: filepath.Join(t.TempDir(), "data"), client: freeAddr(t), peer: freeAddr(t)}
+	p.args = []string{"--name", name, "--data-dir", p.dataDir,
+		"--listen-client-urls", "http://" + p.client, "--advertise-client-urls", "http://" + p.client,
+		"--listen-peer-urls", "http://" + p.peer, "--initial-advertise-peer-urls", "http://" + p.peer,
+		"--discovery-token", token, "--discovery-size", fmt.Sprint(size), "--discovery-bind-addr", gossip,
+		"--discovery-join", strings.Join(seeds, ","), "--discovery-timeout", "30s",
+		"--heartbeat-interval", "10", "--election-timeout", "100"}
+	t.Cleanup(func() {
+		if p.cmd != nil {
+			p.kill()
+		}
+	})
+	return p
+}
+
+// waitMembers polls p until its member list has want started voters,
+// and returns the list.
+func waitMembers(t *testing.T, p *process, want int) *clientv3.MemberListResponse {
+	t.Helper()
+	c := p.newClient()
+	defer c.Close()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		ml, err := c.MemberList(ctx)
+		cancel()
+		voters := 0
+		if err == nil {
+			for _, m := range ml.Members {
+				if !m.IsLearner && m.Name != "" {
+					voters++
+				}
+			}
+			if voters == want && len(ml.Members) == want {
+				return ml
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("want %d started voters: %v %v", want, ml, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestDiscoveryTokenCluster: three processes with one token and seeds
+// that start in any order form a cluster; a fourth with the token joins
+// it as a learner and is promoted; a restarted member restarts from its
+// data dir without rediscovering.
+func TestDiscoveryTokenCluster(t *testing.T) {
+	g := []string{freeAddr(t), freeAddr(t), freeAddr(t), freeAddr(t)}
+	ps := []*process{
+		discoveryProcess(t, "d1", "secret-token", 3, g[0], g[2]), // its seed starts last
+		discoveryProcess(t, "d2", "secret-token", 3, g[1], g[0]),
+		discoveryProcess(t, "d3", "secret-token", 3, g[2], g[1], g[0]),
+	}
+	startAll(t, ps)
+	checkCluster(t, ps)
+	ml := waitMembers(t, ps[0], 3)
+	for _, p := range ps[1:] {
+		c := p.newClient()
+		other, err := c.MemberList(context.Background())
+		c.Close()
+		if err != nil || other.Header.ClusterId != ml.Header.ClusterId {
+			t.Fatalf("cluster IDs differ: %v %v", other, err)
+		}
+	}
+
+	late := discoveryProcess(t, "d4", "secret-token", 3, g[3], g[1])
+	if err := late.launch(); err != nil {
+		t.Fatal(err)
+	}
+	waitMembers(t, ps[0], 4)
+	late.waitReady()
+
+	ids := map[string]uint64{}
+	for _, m := range ml.Members {
+		ids[m.Name] = m.ID
+	}
+	ps[1].terminate()
+	if err := ps[1].launch(); err != nil {
+		t.Fatal(err)
+	}
+	ps[1].waitReady()
+	if !strings.Contains(ps[1].stderr.String(), "not rediscovering") {
+		t.Fatalf("restart did not say it restarts from disk:\n%s", ps[1].stderr.String())
+	}
+	for _, m := range waitMembers(t, ps[1], 4).Members {
+		if id, ok := ids[m.Name]; ok && id != m.ID {
+			t.Fatalf("%s has ID %x after the restart, %x before", m.Name, m.ID, id)
+		}
+	}
+}
