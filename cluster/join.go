@@ -31,7 +31,7 @@ const (
 	// joinWindow bounds how old a signed join request may be.
 	joinWindow = 5 * time.Minute
 	// joinRetry is how often a refused join or promotion is tried again.
-	joinRetry = 500 * time.Millisecond
+	joinRetry     = 500 * time.Millisecond
 	joinMACHeader = "X-Larch-Join-Mac"
 )
 
