@@ -190,22 +190,24 @@ func HasData(dataDir string) (bool, error) {
 
 // PromoteSelf promotes this member, a learner, to a voter once it has
 // caught up, unless the cluster already has maxVoters voters; it returns
-// when the member votes, or when ctx ends.
+// once the member has applied its promotion, or when ctx ends.
 func (s *Server) PromoteSelf(ctx context.Context, maxVoters int) error {
 	t := time.NewTicker(joinRetry)
 	defer t.Stop()
 	full := false
 	for {
-		if !s.IsLearner() {
-			return nil
-		}
 		voters := 0
 		for _, m := range s.Members() {
 			if !m.IsLearner {
 				voters++
 			}
 		}
+		self := s.member(s.id)
 		switch {
+		case self == nil:
+			// The entry that added this member is not applied here yet.
+		case !self.IsLearner:
+			return nil
 		case voters >= maxVoters:
 			if !full {
 				s.logger.Info("staying a learner: the cluster has enough voters", "voters", voters, "max-voters", maxVoters)
@@ -215,11 +217,9 @@ func (s *Server) PromoteSelf(ctx context.Context, maxVoters int) error {
 			full = false
 			_, err := s.PromoteMember(ctx, s.ID())
 			switch {
-			case err == nil:
+			case err == nil, errors.Is(err, ErrMemberNotLearner):
+				// Returns once this member has applied its promotion.
 				s.logger.Info("promoted to voter", "member-id", s.ID().String())
-				return nil
-			case errors.Is(err, ErrMemberNotLearner):
-				return nil
 			default:
 				s.logger.Debug("promotion refused for now", "error", err)
 			}

@@ -495,6 +495,29 @@ func (c *Cluster) AddMember(ctx context.Context, learner bool) (*Member, error) 
 	return m, nil
 }
 
+// JoinByKey starts a new member that asks the running members, on their
+// peer ports, to add it as a learner, signing with key (what a member
+// that discovery found a running cluster for does).
+func (c *Cluster) JoinByKey(ctx context.Context, key []byte) (*Member, error) {
+	c.t.Helper()
+	m := c.newMember(fmt.Sprintf("m%d", len(c.Members())+1))
+	var through []string
+	for _, r := range c.Running() {
+		if r != m {
+			through = append(through, r.PeerURL)
+		}
+	}
+	m.cfg.JoinKey = key
+	if err := cluster.JoinAsLearner(ctx, &m.cfg, through, key); err != nil {
+		c.forget(m)
+		return nil, err
+	}
+	if err := m.start(); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
 func (c *Cluster) forget(m *Member) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
