@@ -59,3 +59,11 @@ func TestDecide(t *testing.T) {
 		})
 	}
 }
+
+func TestTokenSize(t *testing.T) {
+	for token, want := range map[string]int{"3-9f2c": 3, "12-ab": 12, "9f2c": 0, "03-ab": 0, "0-ab": 0, "-ab": 0, "x-ab": 0, "3": 0} {
+		if got := TokenSize(token); got != want {
+			t.Errorf("TokenSize(%q) = %d, want %d", token, got, want)
+		}
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"net"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -81,6 +82,21 @@ func (c *Config) validate() error {
 		c.Logger = slog.Default()
 	}
 	return nil
+}
+
+// TokenSize is the size a token carries, 0 for none: `larchctl discovery
+// new --size 3` makes tokens of the form "3-<random hex>", so that members
+// need no --discovery-size.
+func TokenSize(token string) int {
+	prefix, _, ok := strings.Cut(token, "-")
+	if !ok {
+		return 0
+	}
+	n, err := strconv.Atoi(prefix)
+	if err != nil || n < 1 || strconv.Itoa(n) != prefix {
+		return 0
+	}
+	return n
 }
 
 // GossipKey derives the pool's AES-256 key from the token: a member

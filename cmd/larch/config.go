@@ -544,8 +544,15 @@ func (c serverConfig) discoveryConfig(peer, advertise []*url.URL) (*discovery.Co
 	if c.InitialClusterState != "new" {
 		return nil, errors.New("--discovery-token bootstraps a new cluster or joins a running one by itself; leave --initial-cluster-state at \"new\"")
 	}
-	if c.DiscoverySize < 1 {
-		return nil, fmt.Errorf("--discovery-size must be at least 1 with --discovery-token (%d)", c.DiscoverySize)
+	size := c.DiscoverySize
+	switch fromToken := discovery.TokenSize(c.DiscoveryToken); {
+	case size == 0:
+		size = fromToken
+	case fromToken != 0 && fromToken != size:
+		return nil, fmt.Errorf("--discovery-size %d disagrees with the size the token carries (%d)", size, fromToken)
+	}
+	if size < 1 {
+		return nil, fmt.Errorf("--discovery-size must be at least 1 with --discovery-token (%d); or make a token that carries it with `larchctl discovery new --size N`", c.DiscoverySize)
 	}
 	if c.DiscoveryMaxVoters < 1 {
 		return nil, fmt.Errorf("--discovery-max-voters must be at least 1 (%d)", c.DiscoveryMaxVoters)
@@ -554,7 +561,7 @@ func (c serverConfig) discoveryConfig(peer, advertise []*url.URL) (*discovery.Co
 	if err != nil || timeout <= 0 {
 		return nil, fmt.Errorf("invalid value %q for --discovery-timeout: a positive duration such as 2m", c.DiscoveryTimeout)
 	}
-	d := &discovery.Config{Token: c.DiscoveryToken, Size: c.DiscoverySize, BindAddr: c.DiscoveryBindAddr, Timeout: timeout,
+	d := &discovery.Config{Token: c.DiscoveryToken, Size: size, BindAddr: c.DiscoveryBindAddr, Timeout: timeout,
 		Name: c.Name, PeerURLs: urlStrings(peer), ClientURLs: urlStrings(advertise)}
 	host, port, err := net.SplitHostPort(c.DiscoveryBindAddr)
 	if err != nil {

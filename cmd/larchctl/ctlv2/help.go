@@ -3,6 +3,8 @@ package ctlv2
 import (
 	"strings"
 	"text/tabwriter"
+
+	"github.com/larchkv/larch/cmd/larchctl/internal/owncmd"
 )
 
 // command is one entry of the command table; a command with sub is a command set of its
@@ -185,7 +187,8 @@ var rootApp = &command{
 			{name: "enable", usage: "enable auth access controls", argsUsage: " ", run: (*ctl).authEnable},
 			{name: "disable", usage: "disable auth access controls", argsUsage: " ", run: (*ctl).authDisable},
 		}},
-		pkiCommand(),
+		ownCommand(owncmd.PKI),
+		ownCommand(owncmd.Discovery),
 		{name: "help", aliases: []string{"h"}, usage: "Shows a list of commands or help for one command", argsUsage: "[command]"},
 	},
 }

@@ -6,7 +6,7 @@ import (
 	"io"
 	"time"
 
-	"github.com/larchkv/larch/cmd/larchctl/internal/pkicmd"
+	"github.com/larchkv/larch/cmd/larchctl/internal/owncmd"
 	"github.com/spf13/cobra"
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
@@ -165,11 +165,11 @@ func (c *ctl) run(f func(cmd *cobra.Command, args []string) error) func(*cobra.C
 	}
 }
 
-// newPKICommand is `pki`, larchctl's own (package pkicmd, shared with the v2 set): bad
-// command lines exit 128 like etcdctl's argument errors, other errors 1.
-func (c *ctl) newPKICommand() *cobra.Command {
-	return pkicmd.Cobra(pkicmd.IO{Stdin: c.env.Stdin, Stdout: c.stdout}, func(err error) {
-		var ue *pkicmd.UsageError
+// newOwnCommand is one of larchctl's own commands (package owncmd, shared with the v2
+// set): bad command lines exit 128 like etcdctl's argument errors, other errors 1.
+func (c *ctl) newOwnCommand(set *owncmd.Set) *cobra.Command {
+	return owncmd.Cobra(set, owncmd.IO{Stdin: c.env.Stdin, Stdout: c.stdout}, func(err error) {
+		var ue *owncmd.UsageError
 		if errors.As(err, &ue) {
 			c.result = fail(exitBadArgs, err)
 		} else {
@@ -206,7 +206,8 @@ func (c *ctl) newRootCommand() *cobra.Command {
 		c.newAuthCommand(),
 		c.newUserCommand(),
 		c.newRoleCommand(),
-		c.newPKICommand(),
+		c.newOwnCommand(owncmd.PKI),
+		c.newOwnCommand(owncmd.Discovery),
 	)
 
 	root.SetUsageFunc(func(cmd *cobra.Command) error {

@@ -4,19 +4,20 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/larchkv/larch/cmd/larchctl/internal/pkicmd"
+	"github.com/larchkv/larch/cmd/larchctl/internal/owncmd"
 )
 
-// pkiCommand is `pki`, larchctl's own: the commands of package pkicmd (shared with the
-// v3 set) as entries of the command table. It is hidden from the root command list.
-func pkiCommand() *command {
-	root := &command{name: "pki", usage: pkicmd.Short, hidden: true}
-	for _, pc := range pkicmd.Commands {
+// ownCommand is one of larchctl's own commands (`pki`, `discovery`): the commands of an
+// owncmd.Set (shared with the v3 set) as entries of the command table. It is hidden
+// from the root command list.
+func ownCommand(set *owncmd.Set) *command {
+	root := &command{name: set.Name, usage: set.Short, hidden: true}
+	for _, pc := range set.Commands {
 		parent := root
 		for i, word := range pc.Path[:len(pc.Path)-1] {
 			g := parent.find(word)
 			if g == nil {
-				g = &command{name: word, usage: pkicmd.Groups[strings.Join(pc.Path[:i+1], " ")]}
+				g = &command{name: word, usage: set.Groups[strings.Join(pc.Path[:i+1], " ")]}
 				parent.sub = append(parent.sub, g)
 			}
 			parent = g
@@ -36,7 +37,7 @@ func pkiCommand() *command {
 			}
 		}
 		cmd.run = func(c *ctl, f *flagValues) error {
-			if err := pc.Run(pkicmd.IO{Stdin: c.env.Stdin, Stdout: c.env.Stdout}, f, f.Args()); err != nil {
+			if err := pc.Run(owncmd.IO{Stdin: c.env.Stdin, Stdout: c.env.Stdout}, f, f.Args()); err != nil {
 				fmt.Fprintln(c.env.Stderr, "Error:", err)
 				return exitStatus(exitError)
 			}

@@ -1,4 +1,4 @@
-package pkicmd
+package owncmd
 
 import (
 	"testing"

@@ -1,4 +1,4 @@
-package pkicmd
+package owncmd
 
 import (
 	"strings"
@@ -7,21 +7,18 @@ import (
 	"github.com/spf13/pflag"
 )
 
-// Groups are the shorts of the command groups below `pki`, by their path.
-var Groups = map[string]string{"ca": CAShort}
-
-// Cobra returns the `pki` command for the v3 command set: the commands of
-// [Commands], writing to std, handing their errors to fail.
-func Cobra(std IO, fail func(error)) *cobra.Command {
-	root := &cobra.Command{Use: "pki <subcommand>", Short: Short}
+// Cobra returns set's command for the v3 command set: the commands of
+// the set, writing to std, handing their errors to fail.
+func Cobra(set *Set, std IO, fail func(error)) *cobra.Command {
+	root := &cobra.Command{Use: set.Name + " <subcommand>", Short: set.Short}
 	groups := map[string]*cobra.Command{}
-	for _, c := range Commands {
+	for _, c := range set.Commands {
 		parent := root
 		for i, word := range c.Path[:len(c.Path)-1] {
 			path := strings.Join(c.Path[:i+1], " ")
 			g := groups[path]
 			if g == nil {
-				g = &cobra.Command{Use: word + " <subcommand>", Short: Groups[path]}
+				g = &cobra.Command{Use: word + " <subcommand>", Short: set.Groups[path]}
 				groups[path] = g
 				parent.AddCommand(g)
 			}

@@ -1,4 +1,4 @@
-package pkicmd_test
+package owncmd_test
 
 import (
 	"bytes"
@@ -23,7 +23,7 @@ import (
 // etcdctl has no pki command: the golden is larchctl's own output, reviewed like
 // code, and rewritten with
 //
-//	go test ./cmd/larchctl/internal/pkicmd -run TestCLI -update
+//	go test ./cmd/larchctl/internal/owncmd -run TestCLI -update
 //
 // After each command the golden lists what changed in the working directory:
 // "+ path mode" for a new file or directory, "~ path mode" for a file rewritten.

@@ -1,23 +1,16 @@
-// Package pkicmd is `larchctl pki`: the commands, their flags, texts and
-// behaviour, in one place for both command sets. The v3 set (cobra) takes
-// the whole `pki` command from [Cobra]; the v2 set builds its own command
-// entries from [Commands] and calls [Command.Run] with its parsed flags.
-// etcdctl has no such command; the texts and output here are larchctl's own.
+// The `pki` commands: a CA, certificates, and their description.
 //
 //	larchctl pki ca init --dir DIR [--cn NAME] [--key-algo ecdsa|rsa] [--expiry 5y] [--force]
 //	larchctl pki cert --ca-dir DIR --profile server|peer|client --cn NAME [--hosts h1,ip2,...]
 //	                  [--key-algo ecdsa|rsa] [--expiry 1y] [--out-dir DIR] [--force]
 //	larchctl pki show FILE
 //
-// The work is the pki package's: this package checks the command line,
-// checks every input before anything is written, and prints the files it
+// The work is the pki package's: these commands check the command line,
+// check every input before anything is written, and print the files they
 // wrote ("wrote PATH", one line each) or the description `pki show` prints
 // (its format is documented at pki.Describe).
-//
-// Errors: a wrong number of arguments or a missing required flag is a
-// [UsageError] (the v3 set exits 128 on it, like etcdctl's argument errors);
-// every other error exits 1. Both sets print "Error: " and the error.
-package pkicmd
+
+package owncmd
 
 import (
 	"errors"
@@ -32,62 +25,20 @@ import (
 	"github.com/larchkv/larch/pki"
 )
 
-// Short and CAShort describe the `pki` and `pki ca` command groups.
-const (
-	Short   = "Built-in PKI: a CA, and certificates for members and clients"
-	CAShort = "Certificate authority commands"
-)
-
-// Flag is one flag of a command.
-type Flag struct {
-	Name    string
-	Default string // as text
-	Bool    bool
-	Usage   string
-}
-
-// Values is a parsed command line, as a command set's flag parser holds it.
-type Values interface {
-	String(name string) string
-	Bool(name string) bool
-}
-
-// IO is what a command reads and writes.
-type IO struct {
-	Stdin  io.Reader
-	Stdout io.Writer
-}
-
-// UsageError is a command line a command cannot run with: wrong arguments
-// or a missing required flag.
-type UsageError struct{ msg string }
-
-func (e *UsageError) Error() string { return e.msg }
-
-func usagef(format string, a ...any) error { return &UsageError{msg: fmt.Sprintf(format, a...)} }
-
-// Command is one runnable `pki` command.
-type Command struct {
-	// Path is the command's words after "pki": {"ca", "init"}, {"cert"}, {"show"}.
-	Path []string
-	// Args shows the positional arguments in usage lines, "" for none.
-	Args  string
-	Short string
-	Long  string
-	Flags []Flag
-	run   func(std IO, v Values, args []string) error
-}
-
-// Run runs the command with the parsed flags v and positional args.
-func (c *Command) Run(std IO, v Values, args []string) error { return c.run(std, v, args) }
-
 var (
 	keyAlgoFlag = Flag{Name: "key-algo", Default: pki.KeyAlgoECDSA, Usage: "key algorithm: ecdsa (P-256) or rsa (2048 bits)"}
 	forceFlag   = Flag{Name: "force", Bool: true, Usage: "overwrite existing files"}
 )
 
-// Commands are the runnable `pki` commands, in help order.
-var Commands = []*Command{
+// PKI is `larchctl pki`.
+var PKI = &Set{
+	Name:     "pki",
+	Short:    "Built-in PKI: a CA, and certificates for members and clients",
+	Groups:   map[string]string{"ca": "Certificate authority commands"},
+	Commands: pkiCommands,
+}
+
+var pkiCommands = []*Command{
 	{
 		Path:  []string{"ca", "init"},
 		Short: "Makes a CA: DIR/ca.pem and DIR/ca-key.pem",
