@@ -80,6 +80,8 @@ type serverConfig struct {
 	AutoTLS                 bool      `json:"auto-tls"`
 	PeerAutoTLS             bool      `json:"peer-auto-tls"`
 	PKICADir                string    `json:"pki-ca-dir"`
+	// Discovery is etcd v2's URL discovery (--discovery).
+	Discovery string `json:"discovery"`
 	// Discovery-token bootstrap (Larch's own flags).
 	DiscoveryToken     string    `json:"discovery-token"`
 	DiscoverySize      int       `json:"discovery-size"`
@@ -178,6 +180,7 @@ func (c *serverConfig) flagSet(out io.Writer) *flag.FlagSet {
 	fs.BoolVar(&c.PeerAutoTLS, "peer-auto-tls", false, "Peer TLS using a certificate the member issues itself from --pki-ca-dir's CA; members verify each other.")
 	fs.StringVar(&c.PKICADir, "pki-ca-dir", "", "Directory of the CA (ca.pem, ca-key.pem from `larchctl pki ca init`) auto TLS issues from; empty makes one in the data dir.")
 	fs.StringVar(&c.TLSMaxVersion, "tls-max-version", "", "Maximum TLS version supported by etcd. Possible values: TLS1.2, TLS1.3 (empty defers to Go).")
+	fs.StringVar(&c.Discovery, "discovery", "", "Discovery URL used to bootstrap the cluster (etcd v2's protocol, against any v2 keys API).")
 	fs.StringVar(&c.DiscoveryToken, "discovery-token", "", "Bootstrap (or join) the cluster of the members started with this token, found by gossip; see `larchctl discovery new`.")
 	fs.IntVar(&c.DiscoverySize, "discovery-size", 0, "With --discovery-token: the initial cluster's size.")
 	fs.StringVar(&c.DiscoveryBindAddr, "discovery-bind-addr", c.DiscoveryBindAddr, "With --discovery-token: host:port of the gossip (TCP and UDP).")
@@ -254,6 +257,8 @@ type resolved struct {
 	// by token; maxVoters is --discovery-max-voters.
 	discovery *discovery.Config
 	maxVoters int
+	// discoveryURL is --discovery: etcd v2's URL discovery.
+	discoveryURL string
 }
 
 func (c serverConfig) resolve() (resolved, error) {
@@ -368,6 +373,15 @@ func (c serverConfig) resolve() (resolved, error) {
 		return r, err
 	}
 	r.maxVoters = c.DiscoveryMaxVoters
+	if c.Discovery != "" {
+		if c.initialClusterSet || c.DiscoveryToken != "" {
+			return r, errors.New("multiple discovery or bootstrap flags are set. Choose one of \"initial-cluster\", \"discovery\" or \"discovery-token\"")
+		}
+		if _, err := url.Parse(c.Discovery); err != nil {
+			return r, fmt.Errorf("invalid value %q for --discovery: %v", c.Discovery, err)
+		}
+		r.discoveryURL = c.Discovery
+	}
 	if c.AutoTLS && c.CertFile == "" && slices.ContainsFunc(listen, isHTTPS) {
 		r.autoClient = &autoTLS{profile: "server", dir: filepath.Join(dataDir, "fixtures", "client"), cn: c.Name, hosts: autoHosts(listen, advertise)}
 	}
@@ -539,7 +553,7 @@ func (c serverConfig) discoveryConfig(peer, advertise []*url.URL) (*discovery.Co
 		return nil, nil
 	}
 	if c.initialClusterSet {
-		return nil, errors.New("multiple discovery or bootstrap flags are set. Choose one of \"initial-cluster\" or \"discovery-token\"")
+		return nil, errors.New("multiple discovery or bootstrap flags are set. Choose one of \"initial-cluster\", \"discovery\" or \"discovery-token\"")
 	}
 	if c.InitialClusterState != "new" {
 		return nil, errors.New("--discovery-token bootstraps a new cluster or joins a running one by itself; leave --initial-cluster-state at \"new\"")

@@ -189,6 +189,10 @@ func TestConfigDiscovery(t *testing.T) {
 		d.BindAddr != "0.0.0.0:7946" || d.AdvertiseAddr != "10.0.0.1:7946" || d.PeerURLs[0] != "http://10.0.0.1:2380" {
 		t.Fatalf("discovery config: %+v (max voters %d)", d, r.maxVoters)
 	}
+	r, _, err = resolveArgs(t, append(base, "--discovery", "http://10.0.0.9:2379/v2/keys/d/t"), nil)
+	if err != nil || r.discoveryURL != "http://10.0.0.9:2379/v2/keys/d/t" || r.discovery != nil {
+		t.Fatalf("--discovery: %v %+v", err, r.discoveryURL)
+	}
 	for _, tc := range []struct {
 		args []string
 		want string
@@ -200,6 +204,7 @@ func TestConfigDiscovery(t *testing.T) {
 		{[]string{"--discovery-token", "abcd", "--discovery-size", "3", "--discovery-join", "nohost"}, "invalid value \"nohost\" for --discovery-join"},
 		{[]string{"--discovery-token", "abcd", "--discovery-size", "3", "--discovery-timeout", "soon"}, "--discovery-timeout"},
 		{[]string{"--discovery-size", "3"}, "need --discovery-token"},
+		{[]string{"--discovery", "http://10.0.0.9:2379/v2/keys/d/t", "--discovery-token", "abcd", "--discovery-size", "3"}, "Choose one of"},
 	} {
 		if _, _, err := resolveArgs(t, append(base, tc.args...), nil); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%v: %v, want %q", tc.args, err, tc.want)

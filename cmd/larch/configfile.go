@@ -227,9 +227,9 @@ var etcdConfigKeys = func() map[string]bool {
 
 // refusedEtcdKeys are etcd keys Larch does not implement and must not
 // ignore: each, when set, asks for a different cluster or data than Larch
-// would start without it.
+// would start without it. (discovery, etcd v2's URL discovery, is Larch's too.)
 var refusedEtcdKeys = map[string]bool{
-	"discovery": true, "discovery-srv": true, "discovery-srv-name": true, "discovery-proxy": true,
+	"discovery-srv": true, "discovery-srv-name": true, "discovery-proxy": true,
 	"discovery-config": true, "force-new-cluster": true, "wal-dir": true,
 	"experimental-enable-v2v3": true,
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -14,13 +15,18 @@ import (
 // discoveryProcess is a member started with a discovery token instead of
 // an initial cluster.
 func discoveryProcess(t *testing.T, name, token string, size int, gossip string, seeds ...string) *process {
+	return bootstrapProcess(t, name, "--discovery-token", token, "--discovery-size", fmt.Sprint(size), "--discovery-bind-addr", gossip,
+		"--discovery-join", strings.Join(seeds, ","), "--discovery-timeout", "30s")
+}
+
+// bootstrapProcess is a member that finds its cluster with bootstrap,
+// flags other than --initial-cluster.
+func bootstrapProcess(t *testing.T, name string, bootstrap ...string) *process {
 	p := &process{t: t, dataDir: filepath.Join(t.TempDir(), "data"), client: freeAddr(t), peer: freeAddr(t)}
-	p.args = []string{"--name", name, "--data-dir", p.dataDir,
+	p.args = append([]string{"--name", name, "--data-dir", p.dataDir,
 		"--listen-client-urls", "http://" + p.client, "--advertise-client-urls", "http://" + p.client,
 		"--listen-peer-urls", "http://" + p.peer, "--initial-advertise-peer-urls", "http://" + p.peer,
-		"--discovery-token", token, "--discovery-size", fmt.Sprint(size), "--discovery-bind-addr", gossip,
-		"--discovery-join", strings.Join(seeds, ","), "--discovery-timeout", "30s",
-		"--heartbeat-interval", "10", "--election-timeout", "100"}
+		"--heartbeat-interval", "10", "--election-timeout", "100"}, bootstrap...)
 	t.Cleanup(func() {
 		if p.cmd != nil {
 			p.kill()
@@ -105,4 +111,39 @@ func TestDiscoveryTokenCluster(t *testing.T) {
 			t.Fatalf("%s has ID %x after the restart, %x before", m.Name, m.ID, id)
 		}
 	}
+}
+
+// TestURLDiscoveryThroughLarch: a running Larch serves etcd v2's URL
+// discovery: three members started with --discovery and its keys API form
+// a cluster, and a fourth is refused as the cluster is full.
+func TestURLDiscoveryThroughLarch(t *testing.T) {
+	service := newProcess(t)
+	service.start()
+	dir := "http://" + service.client + "/v2/keys/discovery/6c007a14875d53d9bf0ef5a6fc0257c8"
+	req, err := http.NewRequest(http.MethodPut, dir+"/_config/size", strings.NewReader("value=3"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != http.StatusCreated {
+		t.Fatalf("PUT size: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	var ps []*process
+	for i := range 3 {
+		ps = append(ps, bootstrapProcess(t, fmt.Sprintf("u%d", i+1), "--discovery", dir))
+	}
+	startAll(t, ps)
+	checkCluster(t, ps)
+	waitMembers(t, ps[0], 3)
+
+	extra := bootstrapProcess(t, "u4", "--discovery", dir)
+	if err := extra.launch(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-extra.exited; err == nil || !strings.Contains(extra.stderr.String(), "discovery: cluster is full") {
+		t.Fatalf("a fourth member: %v\n%s", err, extra.stderr.String())
+	}
+	extra.cmd = nil
 }

@@ -123,6 +123,12 @@ func serve(r resolved, logger *slog.Logger) error {
 		}
 		defer pool.Close()
 	}
+	if r.discoveryURL != "" {
+		if err := discoverURL(&r, logger); err != nil {
+			closeAll()
+			return err
+		}
+	}
 	r.member.PeerListeners = peerLs
 	member, err := cluster.NewServer(r.member)
 	if err != nil {
@@ -320,4 +326,34 @@ func discover(r *resolved, logger *slog.Logger) (pool *discovery.Pool, joined bo
 		return nil, false, err
 	}
 	return pool, joined, nil
+}
+
+// discoverURL finds the initial cluster through etcd v2's URL discovery,
+// unless the data dir already holds a member. As in etcd, the discovery
+// URL is the cluster token, and member IDs hash it with the peer URLs.
+func discoverURL(r *resolved, logger *slog.Logger) error {
+	hasData, err := cluster.HasData(r.member.DataDir)
+	if err != nil || hasData {
+		return err
+	}
+	var self []string
+	for _, u := range r.member.PeerURLs {
+		self = append(self, r.member.Name+"="+u)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	initial, err := discovery.BootstrapURL(ctx, discovery.URLConfig{
+		URL:    r.discoveryURL,
+		ID:     cluster.ComputeMemberID(r.member.PeerURLs, r.discoveryURL).String(),
+		Self:   strings.Join(self, ","),
+		Logger: logger,
+	})
+	if err != nil {
+		return err
+	}
+	if r.member.InitialCluster, err = parseInitialCluster(initial); err != nil {
+		return fmt.Errorf("discovery: %w", err)
+	}
+	r.member.InitialClusterToken, r.member.InitialClusterState = r.discoveryURL, "new"
+	return nil
 }
