@@ -147,3 +147,33 @@ func TestURLDiscoveryThroughLarch(t *testing.T) {
 	}
 	extra.cmd = nil
 }
+
+// TestDiscoveryTokenFiveMembers: five processes launched one after
+// another, each knowing one seed (the first knows the last), agree on one
+// cluster ID and one member list.
+func TestDiscoveryTokenFiveMembers(t *testing.T) {
+	const n = 5
+	var g []string
+	for range n {
+		g = append(g, freeAddr(t))
+	}
+	var ps []*process
+	for i := range n {
+		seed := g[(i+n-1)%n]
+		ps = append(ps, discoveryProcess(t, fmt.Sprintf("f%d", i+1), "five", n, g[i], seed))
+	}
+	startAll(t, ps)
+	first := waitMembers(t, ps[0], n)
+	for _, p := range ps[1:] {
+		ml := waitMembers(t, p, n)
+		if ml.Header.ClusterId != first.Header.ClusterId {
+			t.Fatalf("cluster IDs %x and %x", ml.Header.ClusterId, first.Header.ClusterId)
+		}
+		for i, m := range ml.Members {
+			if m.ID != first.Members[i].ID || m.Name != first.Members[i].Name {
+				t.Fatalf("member lists differ: %v vs %v", ml.Members, first.Members)
+			}
+		}
+	}
+	checkCluster(t, ps)
+}
