@@ -115,9 +115,8 @@ func serve(r resolved, logger *slog.Logger) error {
 	}
 	r.member.Logger = logger
 	var pool *discovery.Pool
-	joined := false
 	if r.discovery != nil {
-		if pool, joined, err = discover(&r, logger); err != nil {
+		if pool, err = discover(&r, logger); err != nil {
 			closeAll()
 			return err
 		}
@@ -141,9 +140,9 @@ func serve(r resolved, logger *slog.Logger) error {
 	if pool != nil {
 		pool.MarkStarted()
 	}
-	if joined {
-		// A member that joined by token starts as a learner and votes
-		// once it has caught up.
+	if pool != nil {
+		// A member that joined by token starts as a learner and votes once
+		// it has caught up; one restarted before that still must.
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan struct{})
 		go func() {
@@ -285,22 +284,22 @@ func startAutoTLS(r *resolved, logger *slog.Logger) (stop func(), err error) {
 
 // discover joins the discovery pool and, for a member with no data yet,
 // waits for the initial cluster to form, or joins the running cluster it
-// finds as a learner (joined). A member with data restarts from it and
-// only gossips, so that later members find the cluster through it.
-func discover(r *resolved, logger *slog.Logger) (pool *discovery.Pool, joined bool, err error) {
+// finds as a learner. A member with data restarts from it and only
+// gossips, so that later members find the cluster through it.
+func discover(r *resolved, logger *slog.Logger) (pool *discovery.Pool, err error) {
 	d := *r.discovery
 	d.Logger = logger
 	hasData, err := cluster.HasData(r.member.DataDir)
 	if err != nil {
-		return nil, false, err
+		return nil, err
 	}
 	r.member.JoinKey = discovery.JoinKey(d.Token)
 	if pool, err = discovery.Start(d, hasData); err != nil {
-		return nil, false, err
+		return nil, err
 	}
 	if hasData {
 		logger.Info("the data dir holds a member; restarting from it, not rediscovering", "data-dir", r.member.DataDir)
-		return pool, false, nil
+		return pool, nil
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
@@ -313,7 +312,6 @@ func discover(r *resolved, logger *slog.Logger) (pool *discovery.Pool, joined bo
 		jctx, cancel := context.WithTimeout(ctx, d.Timeout)
 		defer cancel()
 		err = cluster.JoinAsLearner(jctx, &r.member, through, r.member.JoinKey)
-		joined = true
 	} else if err == nil {
 		r.member.InitialCluster = nil
 		for _, m := range res.InitialCluster {
@@ -323,9 +321,9 @@ func discover(r *resolved, logger *slog.Logger) (pool *discovery.Pool, joined bo
 	}
 	if err != nil {
 		pool.Close()
-		return nil, false, err
+		return nil, err
 	}
-	return pool, joined, nil
+	return pool, nil
 }
 
 // discoverURL finds the initial cluster through etcd v2's URL discovery,
