@@ -83,6 +83,9 @@ var (
 	ErrSizeMismatch = errors.New("discovery: members disagree on the cluster size")
 	// ErrTimeout is returned when the cluster did not form in time.
 	ErrTimeout = errors.New("discovery: timed out")
+	// ErrTokenMismatch is returned, at the timeout, when the seeds that
+	// answered belong to a pool of another token.
+	ErrTokenMismatch = errors.New("discovery: token mismatch")
 )
 
 // decisionKind is what a bootstrapping member does next.

@@ -161,8 +161,9 @@ type Pool struct {
 	nodes map[string]Meta
 	// proposed is the initial cluster whose hash meta.Set names.
 	proposed []Meta
-	// joined records whether a seed answered (or there were none).
-	joined bool
+	// joined records whether a seed answered (or there were none);
+	// mismatch whether one answered in gossip this member cannot decrypt.
+	joined, mismatch bool
 }
 
 // Start joins the pool: as a bootstrapping member, or, with started, as
@@ -257,6 +258,11 @@ func (p *Pool) joinLoop() {
 			p.logger.Info("discovery joined the pool", "seeds-answered", n)
 			p.wake()
 			return
+		}
+		if err != nil && strings.Contains(err.Error(), "no installed keys could decrypt") {
+			p.mu.Lock()
+			p.mismatch = true
+			p.mu.Unlock()
 		}
 		if err != nil && err.Error() != lastErr {
 			lastErr = err.Error()
@@ -409,8 +415,11 @@ func (p *Pool) timeoutError(ctx context.Context, view []Meta) error {
 		return ctx.Err()
 	}
 	p.mu.Lock()
-	joined := p.joined
+	joined, mismatch := p.joined, p.mismatch
 	p.mu.Unlock()
+	if !joined && mismatch {
+		return fmt.Errorf("%w: seeds %v answer in gossip this member cannot decrypt: they were started with another --discovery-token", ErrTokenMismatch, p.cfg.Join)
+	}
 	if !joined {
 		return fmt.Errorf("%w after %v: no seed of %v answered (is the token the same on every member, and are the seeds running?)", ErrTimeout, p.cfg.Timeout, p.cfg.Join)
 	}

@@ -187,7 +187,7 @@ func TestWrongTokenIsNotAdmitted(t *testing.T) {
 	cfg.Timeout = time.Second
 	intruder := startPool(t, cfg)
 	_, err := intruder.Bootstrap(context.Background())
-	if !errors.Is(err, ErrTimeout) || !strings.Contains(err.Error(), "no seed of") {
+	if !errors.Is(err, ErrTokenMismatch) || !strings.Contains(err.Error(), "another --discovery-token") {
 		t.Fatalf("intruder: %v", err)
 	}
 	for _, m := range seed.Members() {
@@ -229,6 +229,16 @@ func TestGossipIsEncrypted(t *testing.T) {
 		if bytes.Contains(b, []byte(s)) {
 			t.Fatalf("the push/pull to a seed carries %q in the clear", s)
 		}
+	}
+}
+
+// TestSeedsNotRunning: a member whose seeds never answer says so.
+func TestSeedsNotRunning(t *testing.T) {
+	cfg := config("alone", "tok", 2, "127.0.0.1:0", freeAddr(t))
+	cfg.Timeout = 700 * time.Millisecond
+	_, err := startPool(t, cfg).Bootstrap(context.Background())
+	if !errors.Is(err, ErrTimeout) || !strings.Contains(err.Error(), "no seed of") {
+		t.Fatalf("seeds down: %v", err)
 	}
 }
 

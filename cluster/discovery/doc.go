@@ -25,8 +25,9 @@
 // waits. The same set gives the same --initial-cluster-token
 // (ClusterToken) and member list, hence the same cluster ID, everywhere.
 // Members beyond Size at bootstrap get ErrClusterFull; members given the
-// same name, ErrDuplicateName; different sizes, ErrSizeMismatch; and a
-// timeout says who was seen and how many are missing.
+// same name, ErrDuplicateName; different sizes, ErrSizeMismatch; seeds
+// of another token, ErrTokenMismatch; and a timeout says who was seen and
+// how many are missing.
 //
 // A pool whose members have started (PhaseStarted) is a running cluster:
 // a newcomer not in its set gets Result.Running and joins through those
