@@ -39,6 +39,10 @@ type Config struct {
 	Join []string
 	// Timeout bounds Bootstrap (--discovery-timeout).
 	Timeout time.Duration
+	// JoinWhenFull makes a member left out of the initial cluster wait
+	// for it to start and join it as a learner, rather than fail with
+	// ErrClusterFull (--discovery-when-full learner).
+	JoinWhenFull bool
 	// Name, PeerURLs and ClientURLs describe this member to the others.
 	Name                 string
 	PeerURLs, ClientURLs []string
@@ -343,6 +347,7 @@ func (p *Pool) Bootstrap(ctx context.Context) (Result, error) {
 	settledC := make(chan struct{}, 1)
 	var lastNames []string
 	var lastChange time.Time
+	waitingFull := false
 	for {
 		view := p.view()
 		if names := bootstrapping(view); !slices.Equal(names, lastNames) {
@@ -352,6 +357,13 @@ func (p *Pool) Bootstrap(ctx context.Context) (Result, error) {
 		self := p.meta
 		p.mu.Unlock()
 		d := decide(self, view, p.cfg.Size)
+		if d.kind == fail && errors.Is(d.err, ErrClusterFull) && p.cfg.JoinWhenFull {
+			if !waitingFull {
+				p.logger.Info("discovery: the initial cluster is full; joining it once it runs", "members", names(d.set))
+				waitingFull = true
+			}
+			d.kind = wait
+		}
 		switch d.kind {
 		case fail:
 			return Result{}, d.err

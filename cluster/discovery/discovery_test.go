@@ -296,6 +296,29 @@ func TestClusterIsFull(t *testing.T) {
 	checkAgreement(t, formed, 3)
 }
 
+// TestClusterIsFullJoinAsLearner: with JoinWhenFull the member left out
+// waits for the others to start and then joins them.
+func TestClusterIsFullJoinAsLearner(t *testing.T) {
+	first := startPool(t, config("m0", "tok", 2, "127.0.0.1:0"))
+	second := startPool(t, config("m1", "tok", 2, "127.0.0.1:0", first.Addr()))
+	cfg := config("m2", "tok", 2, "127.0.0.1:0", first.Addr())
+	cfg.JoinWhenFull = true
+	third := startPool(t, cfg)
+	waitView(t, first, 3)
+	out := bootstrapAll([]*Pool{first, second})
+	for range 2 {
+		if o := <-out; o.err != nil || len(o.res.InitialCluster) != 2 {
+			t.Fatalf("%s: %+v %v", o.name, o.res, o.err)
+		}
+	}
+	first.MarkStarted()
+	second.MarkStarted()
+	res, err := third.Bootstrap(context.Background())
+	if err != nil || len(res.Running) != 2 {
+		t.Fatalf("m2: %+v %v", res, err)
+	}
+}
+
 // TestNewcomerFindsRunningCluster: once the members mark themselves
 // started, a member with the token is told to join them.
 func TestNewcomerFindsRunningCluster(t *testing.T) {

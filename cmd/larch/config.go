@@ -89,6 +89,7 @@ type serverConfig struct {
 	DiscoveryJoin      listValue `json:"discovery-join"`
 	DiscoveryTimeout   string    `json:"discovery-timeout"`
 	DiscoveryMaxVoters int       `json:"discovery-max-voters"`
+	DiscoveryWhenFull  string    `json:"discovery-when-full"`
 	// ClientSecurity and PeerSecurity are etcd's config-file sections
 	// client-transport-security and peer-transport-security; a config
 	// file's sections are folded into the flat fields above.
@@ -129,6 +130,7 @@ func defaultConfig() serverConfig {
 		DiscoveryBindAddr:           "0.0.0.0:7946",
 		DiscoveryTimeout:            "2m",
 		DiscoveryMaxVoters:          5,
+		DiscoveryWhenFull:           "refuse",
 	}
 }
 
@@ -187,6 +189,7 @@ func (c *serverConfig) flagSet(out io.Writer) *flag.FlagSet {
 	fs.StringVar((*string)(&c.DiscoveryJoin), "discovery-join", "", "With --discovery-token: comma-separated gossip addresses (host:port) of other members to join through.")
 	fs.StringVar(&c.DiscoveryTimeout, "discovery-timeout", c.DiscoveryTimeout, "With --discovery-token: how long to wait for the initial cluster to form.")
 	fs.IntVar(&c.DiscoveryMaxVoters, "discovery-max-voters", c.DiscoveryMaxVoters, "With --discovery-token: a member joining a running cluster is promoted from learner only while the cluster has fewer voters.")
+	fs.StringVar(&c.DiscoveryWhenFull, "discovery-when-full", c.DiscoveryWhenFull, "With --discovery-token: what a member left out of a full initial cluster does: 'refuse' (exit) or 'learner' (join it once it runs).")
 	fs.StringVar(&c.configFile, "config-file", "", "Path to the server configuration file. Note that if a configuration file is provided, other command line flags and environment variables will be ignored.")
 	fs.BoolVar(&c.showVersion, "version", false, "Print the version and exit.")
 	return fs
@@ -571,11 +574,14 @@ func (c serverConfig) discoveryConfig(peer, advertise []*url.URL) (*discovery.Co
 	if c.DiscoveryMaxVoters < 1 {
 		return nil, fmt.Errorf("--discovery-max-voters must be at least 1 (%d)", c.DiscoveryMaxVoters)
 	}
+	if c.DiscoveryWhenFull != "refuse" && c.DiscoveryWhenFull != "learner" {
+		return nil, fmt.Errorf("invalid value %q for --discovery-when-full: valid values are \"refuse\" or \"learner\"", c.DiscoveryWhenFull)
+	}
 	timeout, err := time.ParseDuration(c.DiscoveryTimeout)
 	if err != nil || timeout <= 0 {
 		return nil, fmt.Errorf("invalid value %q for --discovery-timeout: a positive duration such as 2m", c.DiscoveryTimeout)
 	}
-	d := &discovery.Config{Token: c.DiscoveryToken, Size: size, BindAddr: c.DiscoveryBindAddr, Timeout: timeout,
+	d := &discovery.Config{Token: c.DiscoveryToken, Size: size, BindAddr: c.DiscoveryBindAddr, Timeout: timeout, JoinWhenFull: c.DiscoveryWhenFull == "learner",
 		Name: c.Name, PeerURLs: urlStrings(peer), ClientURLs: urlStrings(advertise)}
 	host, port, err := net.SplitHostPort(c.DiscoveryBindAddr)
 	if err != nil {

@@ -204,6 +204,7 @@ func TestConfigDiscovery(t *testing.T) {
 		{[]string{"--discovery-token", "abcd", "--discovery-size", "3", "--discovery-join", "nohost"}, "invalid value \"nohost\" for --discovery-join"},
 		{[]string{"--discovery-token", "abcd", "--discovery-size", "3", "--discovery-timeout", "soon"}, "--discovery-timeout"},
 		{[]string{"--discovery-size", "3"}, "need --discovery-token"},
+		{[]string{"--discovery-token", "3-abcd", "--discovery-when-full", "proxy"}, "--discovery-when-full"},
 		{[]string{"--discovery", "http://10.0.0.9:2379/v2/keys/d/t", "--discovery-token", "abcd", "--discovery-size", "3"}, "Choose one of"},
 	} {
 		if _, _, err := resolveArgs(t, append(base, tc.args...), nil); err == nil || !strings.Contains(err.Error(), tc.want) {
