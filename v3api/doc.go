@@ -3,7 +3,11 @@
 // (grpc-gateway, fed in-process through a loopback gRPC connection so
 // streams work the same as unary calls), and the plain HTTP endpoints
 // /version, /health, /livez, /readyz and /metrics, all on the same client
-// listener, told apart per connection by cmux.
+// listener, told apart per connection by cmux: HTTP/2 whose first request
+// is gRPC goes to the gRPC server; other HTTP/2 (curl over TLS, where ALPN
+// picks h2) and HTTP/1 go to the HTTP server, the HTTP/2 ones through
+// h2Conn, which hides the SETTINGS cmux's matcher sent from the HTTP/2
+// server. TLS, if any, is ended by the listener before the split.
 //
 // Requests are validated here with the store's own validators, writes go
 // through cluster.Server.Propose, and reads wait for a linearizable read

@@ -1,13 +1,20 @@
 package v3api_test
 
 import (
+	"context"
 	"crypto/x509"
+	"encoding/base64"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptrace"
 	"strings"
 	"testing"
+	"time"
+
+	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/larchkv/larch/pki/pkitest"
 )
@@ -73,4 +80,49 @@ func TestHTTP2PriorKnowledge(t *testing.T) {
 	tr.Protocols.SetUnencryptedHTTP2(true)
 	defer tr.CloseIdleConnections()
 	getAll(t, &http.Client{Transport: tr}, "http://"+m.listener.Addr().String())
+}
+
+// TestHTTP2LargeFirstRequest: a first request whose
+// frames are 256 bytes or more (a 4 KiB put), sent before the client
+// acknowledges cmux's SETTINGS, crosses h2Conn's frame parser with
+// lengths that use all three length bytes.
+func TestHTTP2LargeFirstRequest(t *testing.T) {
+	m := startMember(t, nil)
+	tr := &http.Transport{Protocols: new(http.Protocols)}
+	tr.Protocols.SetUnencryptedHTTP2(true)
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr}
+	base := "http://" + m.listener.Addr().String()
+	val := base64.StdEncoding.EncodeToString([]byte(strings.Repeat("v", 4096)))
+	for i, body := range []string{`{"key":"aDI=","value":"` + val + `"}`, `{"key":"aDI="}`} {
+		path := []string{"/v3/kv/put", "/v3/kv/range"}[i]
+		resp, err := client.Post(base+path, "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || resp.ProtoMajor != 2 {
+			t.Fatalf("%s: %s %s: %.200s", path, resp.Status, resp.Proto, b)
+		}
+		if i == 1 && !strings.Contains(string(b), val) {
+			t.Fatalf("range: %.200s", b)
+		}
+	}
+}
+
+// TestGRPCContentSubtype: gRPC's content-type may carry a subtype
+// (application/grpc+proto); such calls reach the gRPC server, as on etcd.
+func TestGRPCContentSubtype(t *testing.T) {
+	m := startMember(t, nil)
+	conn, err := grpc.NewClient(m.listener.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	if _, err := pb.NewKVClient(conn).Range(ctx, &pb.RangeRequest{Key: []byte("a")}, grpc.CallContentSubtype("proto")); err != nil {
+		t.Fatalf("application/grpc+proto: %v", err)
+	}
 }

@@ -33,10 +33,11 @@ type h2Conn struct {
 	net.Conn
 	in, out  []byte // read and not yet examined; examined and not yet returned
 	buf      []byte
-	preface  int // preface bytes still to pass
-	payload  int // payload bytes of the current frame still to pass
-	written  int // SETTINGS frames cmux wrote to the client
-	skipped  int // acknowledgements skipped so far
+	err      error // the connection's read error, returned once out is drained
+	preface  int   // preface bytes still to pass
+	payload  int   // payload bytes of the current frame still to pass
+	written  int   // SETTINGS frames cmux wrote to the client
+	skipped  int   // acknowledgements skipped so far
 	headers  bool
 	straight bool
 }
@@ -47,7 +48,11 @@ func newH2Conn(c net.Conn) *h2Conn {
 
 func (c *h2Conn) Read(p []byte) (int, error) {
 	for len(c.out) == 0 {
+		if c.err != nil {
+			return 0, c.err
+		}
 		if c.straight && len(c.in) == 0 {
+			c.in, c.out = nil, nil
 			return c.Conn.Read(p)
 		}
 		c.examine()
@@ -57,12 +62,10 @@ func (c *h2Conn) Read(p []byte) (int, error) {
 		n, err := c.Conn.Read(c.buf)
 		c.in = append(c.in, c.buf[:n]...)
 		if err != nil {
-			// A partial frame header left in c.in is lost with the
-			// connection, as the server would lose it.
+			// What came with the error is still passed on; a partial frame
+			// header left in c.in is lost with the connection.
+			c.err = err
 			c.examine()
-			if len(c.out) == 0 {
-				return 0, err
-			}
 		}
 	}
 	n := copy(p, c.out)
@@ -95,11 +98,10 @@ func (c *h2Conn) examine() {
 			length := int(c.in[0])<<16 | int(c.in[1])<<8 | int(c.in[2])
 			kind, flags := c.in[3], c.in[4]
 			switch {
-			case kind == h2FrameSettings && flags&h2FlagAck != 0 && c.skipped < c.written:
-				if len(c.in) < h2FrameHeaderLen+length {
-					return
-				}
-				c.in = c.in[h2FrameHeaderLen+length:]
+			case kind == h2FrameSettings && flags&h2FlagAck != 0 && length == 0 && c.skipped < c.written:
+				// A non-empty ACK is a protocol error the server reports;
+				// it passes through like any other frame.
+				c.in = c.in[h2FrameHeaderLen:]
 				c.skipped++
 			case kind == h2FrameSettings && flags&h2FlagAck == 0 && !c.headers:
 				c.written++
@@ -113,6 +115,7 @@ func (c *h2Conn) examine() {
 		}
 		if c.headers && c.skipped == c.written && c.payload == 0 {
 			c.straight = true
+			c.buf = nil
 		}
 	}
 }

@@ -34,20 +34,28 @@ func h2Frame(kind, flags byte, payload []byte) []byte {
 
 // FuzzH2Conn: from a stream of frames read in arbitrary pieces, h2Conn
 // removes exactly the acknowledgements of the SETTINGS cmux wrote (one per
-// client SETTINGS before the first HEADERS), the earliest ones, and
+// client SETTINGS before the first HEADERS, cmux's matcher answering each
+// until it has read a HEADERS frame), the earliest (empty) ones, and
 // passes every other byte unchanged.
 func FuzzH2Conn(f *testing.F) {
 	f.Add([]byte{0, 1, 2, 3}, []byte{5, 1, 30})
 	f.Add([]byte{0, 2, 1, 1, 2, 3, 0}, []byte{9, 9, 9})
 	f.Add([]byte{0, 0, 1, 1, 1, 3}, []byte{1})
+	f.Add([]byte{0, 4, 1, 2, 4, 1}, []byte{7, 200})
+	f.Add([]byte{0, 254, 251, 2, 1, 3}, []byte{255, 3})
 	f.Fuzz(func(t *testing.T, script, chunks []byte) {
 		in := []byte("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
 		want := bytes.Clone(in)
 		headers, skip := false, 0
 		for i, op := range script {
-			payload := bytes.Repeat([]byte{byte(i)}, i%7)
+			// Lengths that use all three bytes of the frame header's length.
+			n := int(op>>3) * 277
+			if i%3 == 2 {
+				n += 1 << 16
+			}
+			payload := bytes.Repeat([]byte{byte(i)}, n)
 			var frame []byte
-			switch op % 4 {
+			switch op % 5 {
 			case 0: // the client's SETTINGS
 				frame = h2Frame(h2FrameSettings, 0, payload)
 				if !headers {
@@ -65,6 +73,8 @@ func FuzzH2Conn(f *testing.F) {
 				headers = true
 			case 3: // DATA, with bytes that look like frame headers
 				frame = h2Frame(0x0, 0, append(h2Frame(h2FrameSettings, h2FlagAck, nil), payload...))
+			case 4: // a malformed, non-empty acknowledgement: the server's to refuse
+				frame = h2Frame(h2FrameSettings, h2FlagAck, append([]byte{1}, payload...))
 			}
 			in = append(in, frame...)
 			want = append(want, frame...)

@@ -228,7 +228,7 @@ func (s *Server) Serve(l net.Listener) error {
 	// those, while the servers drain the others.
 	tl := &trackingListener{Listener: l, conns: map[net.Conn]struct{}{}}
 	m := cmux.New(tl)
-	grpcL := matchedListener{m.MatchWithWriters(cmux.HTTP2MatchHeaderFieldSendSettings("content-type", "application/grpc")), tl}
+	grpcL := matchedListener{m.MatchWithWriters(cmux.HTTP2MatchHeaderFieldPrefixSendSettings("content-type", "application/grpc")), tl}
 	// HTTP/2 that is not gRPC (ALPN gives h2 to curl over TLS) goes to the
 	// HTTP server too, which speaks HTTP/2 on connections it gets with the
 	// TLS already removed.
@@ -340,6 +340,9 @@ func (s *Server) Stop() {
 	}
 	s.mu.Unlock()
 	if s.http != nil {
+		// An idle HTTP/2 client (curl, a scraper over TLS) holds Shutdown
+		// for net/http's one-second GOAWAY grace; Stop waits that out
+		// rather than cut requests in flight.
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		if err := s.http.Shutdown(ctx); err != nil {
 			s.http.Close()

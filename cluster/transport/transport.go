@@ -41,6 +41,10 @@ type Snapshots interface {
 	Receive(index, term uint64, r io.Reader) error
 }
 
+// ErrNoTLS is returned when dialing a peer at an https:// URL through a
+// Transport configured without DialTLS.
+var ErrNoTLS = errors.New("transport: peer URL is https but this member has no peer TLS")
+
 // Config is what a Transport needs.
 type Config struct {
 	// ID is this member's ID; ClusterID the cluster's.
@@ -78,7 +82,7 @@ func (c *Config) validate() error {
 	}
 	if c.DialTLS == nil {
 		c.DialTLS = func(_ context.Context, _, addr string) (net.Conn, error) {
-			return nil, fmt.Errorf("transport: peer %s is https but this member has no peer TLS", addr)
+			return nil, fmt.Errorf("%w: %s", ErrNoTLS, addr)
 		}
 	}
 	if c.Logger == nil {

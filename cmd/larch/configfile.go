@@ -47,7 +47,7 @@ func readConfigFile(path string) (serverConfig, []string, error) {
 		if refusedEtcdKeys[key] && !isZeroJSON(doc[key]) {
 			return invalid(fmt.Errorf("%s is not supported by Larch", key))
 		}
-		if !isZeroJSON(doc[key]) {
+		if !isZeroJSON(doc[key]) && !isEtcdDefault(key, doc[key]) {
 			warnings = append(warnings, fmt.Sprintf("config file key %q is not implemented by Larch; ignored", key))
 		}
 		delete(doc, key)
@@ -64,8 +64,9 @@ func readConfigFile(path string) (serverConfig, []string, error) {
 	if err := c.foldTransportSecurity(); err != nil {
 		return invalid(err)
 	}
-	_, c.initialClusterSet = doc["initial-cluster"]
-	_, c.dataDirSet = doc["data-dir"]
+	// etcd's sample file leaves keys empty (YAML null): unset, as in etcd.
+	c.initialClusterSet = !isZeroJSON(doc["initial-cluster"])
+	c.dataDirSet = !isZeroJSON(doc["data-dir"])
 	return c, warnings, nil
 }
 
@@ -168,12 +169,32 @@ func (l *listValue) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// isZeroJSON reports whether v is absent, null or a zero value.
 func isZeroJSON(v json.RawMessage) bool {
 	switch string(bytes.TrimSpace(v)) {
-	case "null", "false", `""`, "0", "[]", "{}":
+	case "", "null", "false", `""`, "0", "[]", "{}":
 		return true
 	}
 	return false
+}
+
+// etcdDefaults are the non-zero defaults of etcd keys Larch does not act
+// on, as etcd's sample file spells them: a file that keeps them asks for
+// nothing Larch does not do, and is loaded without a warning.
+var etcdDefaults = map[string]any{
+	"logger": "zap", "log-outputs": []any{"stderr"}, "log-format": "json", "proxy": "off", "discovery-fallback": "proxy",
+	"max-wals": 5.0, "max-snapshots": 5.0, "self-signed-cert-validity": 1.0, "proxy-failure-wait": 5000.0,
+	"proxy-refresh-interval": 30000.0, "proxy-dial-timeout": 1000.0, "proxy-write-timeout": 5000.0,
+	"enable-grpc-gateway": true, "pre-vote": true, "auto-compaction-mode": "periodic",
+}
+
+func isEtcdDefault(key string, v json.RawMessage) bool {
+	def, ok := etcdDefaults[key]
+	if !ok {
+		return false
+	}
+	var got any
+	return json.Unmarshal(v, &got) == nil && reflect.DeepEqual(got, def)
 }
 
 // configKeys are the config-file keys Larch reads: serverConfig's json tags.

@@ -34,17 +34,37 @@ func TestConfigFileEtcdTLSSections(t *testing.T) {
 	if r.member.SkipReconfigChecks != true || r.member.DataDir != "/var/lib/larch/infra1" {
 		t.Fatalf("flat keys beside the sections: %+v", r.member)
 	}
-	// Keys set to something Larch ignores are named; empty or default ones are not.
+	// Keys set to something Larch ignores are named; empty ones and etcd's
+	// defaults are not.
 	joined := strings.Join(warnings, "\n")
-	for _, key := range []string{"auto-compaction-mode", "logger", "log-outputs", "proxy", "max-wals", "discovery-fallback"} {
+	for _, key := range []string{"auto-compaction-retention", "max-wals"} {
 		if !strings.Contains(joined, `"`+key+`"`) {
 			t.Errorf("no warning for ignored key %s in %q", key, warnings)
 		}
 	}
-	for _, key := range []string{"wal-dir", "discovery", "force-new-cluster", "cors"} {
+	for _, key := range []string{"wal-dir", "force-new-cluster", "cors", "logger", "proxy", "discovery-fallback", "auto-compaction-mode", "max-snapshots", "log-outputs"} {
 		if strings.Contains(joined, `"`+key+`"`) {
 			t.Errorf("warning for unset key %s: %q", key, warnings)
 		}
+	}
+}
+
+// TestConfigFileEmptyKeys: etcd's sample file leaves initial-cluster and
+// data-dir empty; as in etcd they are then derived from the name.
+func TestConfigFileEmptyKeys(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "etcd.yml")
+	yml := "name: infra9\ninitial-cluster:\ndata-dir:\n" +
+		"listen-peer-urls: http://127.0.0.1:24380\ninitial-advertise-peer-urls: http://127.0.0.1:24380\n" +
+		"listen-client-urls: http://127.0.0.1:24379\nadvertise-client-urls: http://127.0.0.1:24379\n"
+	if err := os.WriteFile(path, []byte(yml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r, _, err := resolveArgs(t, []string{"--config-file", path}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ic := r.member.InitialCluster; len(ic) != 1 || ic[0].Name != "infra9" || ic[0].PeerURLs[0] != "http://127.0.0.1:24380" || r.member.DataDir != "infra9.larch" {
+		t.Fatalf("initial cluster %+v, data dir %q: want infra9=http://127.0.0.1:24380 and infra9.larch", ic, r.member.DataDir)
 	}
 }
 
