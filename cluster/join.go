@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -14,6 +15,8 @@ import (
 	"net/http"
 	"path/filepath"
 	"slices"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/larchkv/larch/cluster/wal"
@@ -36,9 +39,15 @@ const (
 )
 
 type joinRequest struct {
+	Name     string   `json:"name"`
 	PeerURLs []string `json:"peerURLs"`
-	// Time (Unix seconds) limits a captured request's replay.
-	Time int64 `json:"time"`
+	// ClusterID is the cluster the joiner found (hex): a request is good
+	// for that cluster only.
+	ClusterID string `json:"clusterID"`
+	// Time (Unix seconds) and Nonce limit a captured request's replay:
+	// a member takes each signature once within joinWindow.
+	Time  int64  `json:"time"`
+	Nonce string `json:"nonce"`
 }
 
 type joinResponse struct {
@@ -82,6 +91,22 @@ func (s *Server) serveJoin(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "join request expired (are the clocks far apart?)", http.StatusForbidden)
 		return
 	}
+	if req.ClusterID != s.clusterID.String() {
+		http.Error(w, "join request for another cluster", http.StatusForbidden)
+		return
+	}
+	if !s.joinNonces.first(hex.EncodeToString(got), time.Now()) {
+		http.Error(w, "join request replayed", http.StatusForbidden)
+		return
+	}
+	for _, m := range s.Members() {
+		if m.Name != "" && m.Name == req.Name && !sameMemberURLs(m, req.PeerURLs) {
+			w.Header().Set("Content-Type", "text/plain")
+			w.WriteHeader(http.StatusPreconditionFailed)
+			fmt.Fprintf(w, "member name %q is taken by member %s", req.Name, m.ID)
+			return
+		}
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.RequestTimeout())
 	defer cancel()
 	m, members, err := s.AddMember(ctx, req.PeerURLs, true)
@@ -101,8 +126,13 @@ func (s *Server) serveJoin(w http.ResponseWriter, r *http.Request) {
 // URLs in through, to add the member cfg describes as a learner, and points
 // cfg at that cluster (InitialClusterState "existing", InitialCluster its
 // started members and this one). Refusals that pass (another learner is
-// catching up, an election) are retried until ctx ends. A member added
-// before, which crashed before it started, is taken as added.
+// catching up, an election) are retried until ctx ends.
+//
+// A member the cluster already lists with these peer URLs but that never
+// started (an initial member that stopped before it wrote its log, or a
+// joiner added before it crashed) starts as that member. One that did
+// start is refused: its data dir is gone, and a voter that forgot its log
+// and votes could lose acknowledged writes.
 func JoinAsLearner(ctx context.Context, cfg *Config, through []string, key []byte) error {
 	dial, dialTLS := cfg.PeerDial, cfg.PeerDialTLS
 	if dial == nil {
@@ -118,12 +148,7 @@ func JoinAsLearner(ctx context.Context, cfg *Config, through []string, key []byt
 	var last error
 	for {
 		for _, u := range through {
-			members, err := postJoin(ctx, client, u, cfg.PeerURLs, key)
-			if errors.Is(err, ErrPeerURLExists) {
-				// Added by an earlier attempt; the running cluster's
-				// membership names this member by its URLs.
-				_, members, err = getMembers(client, u)
-			}
+			members, err := joinThrough(ctx, client, u, cfg, key)
 			if err == nil {
 				cfg.InitialClusterState = "existing"
 				cfg.InitialCluster = []InitialMember{{Name: cfg.Name, PeerURLs: slices.Clone(cfg.PeerURLs)}}
@@ -134,7 +159,13 @@ func JoinAsLearner(ctx context.Context, cfg *Config, through []string, key []byt
 				}
 				return nil
 			}
-			last = err
+			var final finalJoinError
+			if errors.As(err, &final) {
+				return final.error
+			}
+			if ctx.Err() == nil {
+				last = err
+			}
 		}
 		select {
 		case <-ctx.Done():
@@ -144,8 +175,37 @@ func JoinAsLearner(ctx context.Context, cfg *Config, through []string, key []byt
 	}
 }
 
-func postJoin(ctx context.Context, client *http.Client, peerURL string, peerURLs []string, key []byte) ([]Member, error) {
-	body, err := json.Marshal(joinRequest{PeerURLs: peerURLs, Time: time.Now().Unix()})
+// finalJoinError is a refusal that trying again cannot change.
+type finalJoinError struct{ error }
+
+// joinThrough makes one attempt through the member at peerURL.
+func joinThrough(ctx context.Context, client *http.Client, peerURL string, cfg *Config, key []byte) ([]Member, error) {
+	cid, members, err := getMembers(client, peerURL)
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range members {
+		// A member that started published its client URLs (etcd's
+		// isMemberBootstrapped reads the same).
+		started := len(m.ClientURLs) > 0
+		switch {
+		case sameMemberURLs(m, cfg.PeerURLs) && !started && (m.Name == "" || m.Name == cfg.Name):
+			return members, nil
+		case sameMemberURLs(m, cfg.PeerURLs):
+			return nil, finalJoinError{fmt.Errorf("cluster: member %s (%q) with peer URLs %v already ran in this cluster and this member has no data: "+
+				"if its data dir is lost, remove it (member remove %s) and start again", m.ID, m.Name, cfg.PeerURLs, m.ID)}
+		case m.Name == cfg.Name:
+			return nil, finalJoinError{fmt.Errorf("cluster: member name %q is taken by member %s (peer URLs %v)", cfg.Name, m.ID, m.PeerURLs)}
+		}
+	}
+	return postJoin(ctx, client, peerURL, joinRequest{Name: cfg.Name, PeerURLs: cfg.PeerURLs, ClusterID: cid.String()}, key)
+}
+
+func postJoin(ctx context.Context, client *http.Client, peerURL string, jr joinRequest, key []byte) ([]Member, error) {
+	nonce := make([]byte, 16)
+	rand.Read(nonce)
+	jr.Time, jr.Nonce = time.Now().Unix(), hex.EncodeToString(nonce)
+	body, err := json.Marshal(jr)
 	if err != nil {
 		return nil, err
 	}
@@ -168,18 +228,44 @@ func postJoin(ctx context.Context, client *http.Client, peerURL string, peerURLs
 	case http.StatusOK:
 	case http.StatusPreconditionFailed:
 		msg := string(bytes.TrimSpace(text))
-		if msg == ErrPeerURLExists.Error() {
-			return nil, ErrPeerURLExists
+		if strings.HasPrefix(msg, "member name ") {
+			return nil, finalJoinError{errors.New("cluster: " + msg)}
 		}
 		return nil, errors.New(msg)
 	default:
 		return nil, fmt.Errorf("POST %s: %s: %s", peerURL+joinPath, resp.Status, bytes.TrimSpace(text))
 	}
-	var jr joinResponse
-	if err := json.Unmarshal(text, &jr); err != nil {
+	var joined joinResponse
+	if err := json.Unmarshal(text, &joined); err != nil {
 		return nil, fmt.Errorf("POST %s: %w", peerURL+joinPath, err)
 	}
-	return jr.Members, nil
+	return joined.Members, nil
+}
+
+// joinNonces remembers the join signatures a member took within
+// joinWindow, so that each is taken once.
+type joinNonces struct {
+	mu   sync.Mutex // guards seen
+	seen map[string]time.Time
+}
+
+// first records sig at now and reports whether it is new.
+func (n *joinNonces) first(sig string, now time.Time) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.seen == nil {
+		n.seen = map[string]time.Time{}
+	}
+	for k, at := range n.seen {
+		if now.Sub(at) > 2*joinWindow {
+			delete(n.seen, k)
+		}
+	}
+	if _, ok := n.seen[sig]; ok {
+		return false
+	}
+	n.seen[sig] = now
+	return true
 }
 
 // HasData reports whether dataDir holds a member's log: such a member

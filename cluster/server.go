@@ -127,6 +127,8 @@ type Server struct {
 	confState raftpb.ConfState
 	// confChangeSem admits one configuration change proposal at a time.
 	confChangeSem chan struct{}
+	// joinNonces are the signed join requests taken lately (join.go).
+	joinNonces joinNonces
 	// clusterVersion is decided once every voter published itself.
 	clusterVersion string
 	// isLearner mirrors this member's learner flag in members.
