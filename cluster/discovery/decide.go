@@ -39,6 +39,9 @@ type Meta struct {
 	// Set is the hash of the initial cluster the member proposes or
 	// started with ("" for one restarted from its data dir).
 	Set string `json:"set,omitempty"`
+	// Since is when the member's process joined the pool (Unix ns): of two
+	// nodes of one restarted member, the newer counts.
+	Since int64 `json:"since,omitempty"`
 }
 
 func (m Meta) encode() ([]byte, error) {
@@ -124,12 +127,22 @@ func decide(self Meta, view []Meta, size int) decision {
 	for _, m := range view {
 		if m.Phase == PhaseStarted {
 			started = append(started, m)
-			continue
+		} else {
+			boot = append(boot, m)
 		}
+	}
+	// A running cluster decides first: what bootstrapping members think
+	// (a stray size, a duplicate name) cannot stop a member of it.
+	if len(started) > 0 {
+		if self.Set != "" && slices.ContainsFunc(started, func(m Meta) bool { return m.Set == self.Set }) {
+			return decision{kind: start}
+		}
+		return decision{kind: join, set: started}
+	}
+	for _, m := range boot {
 		if m.Size != size {
 			return decision{kind: fail, err: fmt.Errorf("%w: %s was given %d, this member %d", ErrSizeMismatch, m.Name, m.Size, size)}
 		}
-		boot = append(boot, m)
 	}
 	slices.SortFunc(boot, func(a, b Meta) int { return strings.Compare(a.Name, b.Name) })
 	for i := 1; i < len(boot); i++ {
@@ -141,12 +154,6 @@ func decide(self Meta, view []Meta, size int) decision {
 		}
 		// Both holders fail; wait for them to leave.
 		return decision{kind: wait}
-	}
-	if len(started) > 0 {
-		if self.Set != "" && slices.ContainsFunc(started, func(m Meta) bool { return m.Set == self.Set }) {
-			return decision{kind: start}
-		}
-		return decision{kind: join, set: started}
 	}
 	if len(boot) < size {
 		return decision{kind: wait}

@@ -38,6 +38,7 @@ func TestDecide(t *testing.T) {
 		{"running cluster: join", "d", []Meta{member("d", w, ""), member("a", s, abc), member("b", s, ""), member("c", s, abc)}, join, "", nil},
 		{"a peer of my set started: start", "c", []Meta{member("a", s, abc), member("b", p, abc), member("c", p, abc)}, start, "", nil},
 		{"started members' names do not count as duplicates", "a", []Meta{member("a", w, ""), member("a", s, "")}, join, "", nil},
+		{"a running cluster first: a stray size does not stop its member", "c", []Meta{member("a", s, abc), member("c", p, abc), {Name: "z", PeerURLs: []string{"http://z:2380"}, Size: 5, Phase: w}}, start, "", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var self Meta
@@ -61,7 +62,9 @@ func TestDecide(t *testing.T) {
 }
 
 func TestTokenSize(t *testing.T) {
-	for token, want := range map[string]int{"3-9f2c": 3, "12-ab": 12, "9f2c": 0, "03-ab": 0, "0-ab": 0, "-ab": 0, "x-ab": 0, "3": 0} {
+	const r = "0123456789abcdef0123456789abcdef"
+	for token, want := range map[string]int{"3-" + r: 3, "12-" + r: 12, r: 0, "03-" + r: 0, "0-" + r: 0, "-" + r: 0, "x-" + r: 0, "3": 0,
+		"2024-prod-secret": 0, "1-my-secret": 0, "3-" + r + "0": 0, "3-0123456789ABCDEF0123456789abcdef": 0} {
 		if got := TokenSize(token); got != want {
 			t.Errorf("TokenSize(%q) = %d, want %d", token, got, want)
 		}

@@ -63,6 +63,9 @@ const (
 	DefaultSettle = time.Second
 	// joinRetry is how often unanswered seeds are tried again.
 	joinRetry = 500 * time.Millisecond
+	// rejoinEvery is how many joinRetry ticks pass between joins of seeds
+	// that are not live nodes of the pool.
+	rejoinEvery = 4
 )
 
 func (c *Config) validate() error {
@@ -89,11 +92,12 @@ func (c *Config) validate() error {
 }
 
 // TokenSize is the size a token carries, 0 for none: `larchctl discovery
-// new --size 3` makes tokens of the form "3-<random hex>", so that members
-// need no --discovery-size.
+// new --size 3` makes tokens of the form "3-<32 hex digits>", so that
+// members need no --discovery-size. Only that exact form carries a size:
+// a hand-made token such as "2024-prod-secret" carries none.
 func TokenSize(token string) int {
-	prefix, _, ok := strings.Cut(token, "-")
-	if !ok {
+	prefix, random, ok := strings.Cut(token, "-")
+	if !ok || len(random) != 32 || strings.Trim(random, "0123456789abcdef") != "" {
 		return 0
 	}
 	n, err := strconv.Atoi(prefix)
@@ -163,6 +167,8 @@ type Pool struct {
 	// copied in the event callbacks: memberlist's Members() hands out
 	// nodes it goes on changing.
 	nodes map[string]Meta
+	// addrs is the other live nodes' gossip addresses, by node name.
+	addrs map[string]string
 	// proposed is the initial cluster whose hash meta.Set names.
 	proposed []Meta
 	// joined records whether a seed answered (or there were none);
@@ -177,8 +183,8 @@ func Start(cfg Config, started bool) (*Pool, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	p := &Pool{cfg: cfg, logger: cfg.Logger, changed: make(chan struct{}, 1), stopc: make(chan struct{}), nodes: map[string]Meta{}}
-	p.meta = Meta{Name: cfg.Name, PeerURLs: cfg.PeerURLs, ClientURLs: cfg.ClientURLs, Size: cfg.Size, Phase: PhaseWaiting}
+	p := &Pool{cfg: cfg, logger: cfg.Logger, changed: make(chan struct{}, 1), stopc: make(chan struct{}), nodes: map[string]Meta{}, addrs: map[string]string{}}
+	p.meta = Meta{Name: cfg.Name, PeerURLs: cfg.PeerURLs, ClientURLs: cfg.ClientURLs, Size: cfg.Size, Phase: PhaseWaiting, Since: time.Now().UnixNano()}
 	if started {
 		p.meta.Phase, p.meta.Size = PhaseStarted, 0
 	}
@@ -216,12 +222,9 @@ func Start(cfg Config, started bool) (*Pool, error) {
 		return nil, fmt.Errorf("discovery: start gossip on %s: %w", cfg.BindAddr, err)
 	}
 	p.ml = ml
-	p.joined = len(cfg.Join) == 0
 	p.logger.Info("discovery gossip started", "address", p.Addr(), "seeds", cfg.Join, "size", cfg.Size, "phase", p.meta.Phase)
-	if !p.joined {
-		p.wg.Add(1)
-		go p.joinLoop()
-	}
+	p.wg.Add(1)
+	go p.joinLoop()
 	return p, nil
 }
 
@@ -247,30 +250,49 @@ func (p *Pool) Addr() string {
 }
 
 // joinLoop tries the seeds until one answers: a seed may still be
-// starting, and members need not start in any order.
+// starting, and members need not start in any order. Then, for as long as
+// the pool runs, it joins again any seed that is not a live node of the
+// pool: a seed that restarted is a new node, which would otherwise never
+// meet the members that joined through its earlier self.
 func (p *Pool) joinLoop() {
 	defer p.wg.Done()
 	t := time.NewTicker(joinRetry)
 	defer t.Stop()
 	var lastErr string
-	for {
-		n, err := p.ml.Join(p.cfg.Join)
-		if n > 0 {
-			p.mu.Lock()
-			p.joined = true
-			p.mu.Unlock()
-			p.logger.Info("discovery joined the pool", "seeds-answered", n)
-			p.wake()
-			return
+	for ticks := 0; ; ticks++ {
+		p.mu.Lock()
+		joined := p.joined
+		p.mu.Unlock()
+		var seeds []string
+		switch {
+		case !joined:
+			seeds = p.otherSeeds()
+		case ticks%rejoinEvery == 0:
+			seeds = p.absentSeeds()
 		}
-		if err != nil && strings.Contains(err.Error(), "no installed keys could decrypt") {
-			p.mu.Lock()
-			p.mismatch = true
-			p.mu.Unlock()
+		if len(seeds) == 0 && !joined {
+			// Every seed is this member itself: it is the first.
+			p.markJoined()
 		}
-		if err != nil && err.Error() != lastErr {
-			lastErr = err.Error()
-			p.logger.Info("discovery seeds not reached yet; retrying", "seeds", p.cfg.Join, "error", err)
+		if len(seeds) > 0 {
+			n, err := p.ml.Join(seeds)
+			switch {
+			case n > 0 && !joined:
+				p.logger.Info("discovery joined the pool", "seeds-answered", n)
+				p.markJoined()
+			case n > 0:
+				p.logger.Info("discovery joined seeds again", "seeds", seeds)
+			case err != nil && !joined:
+				if strings.Contains(err.Error(), "no installed keys could decrypt") {
+					p.mu.Lock()
+					p.mismatch = true
+					p.mu.Unlock()
+				}
+				if err.Error() != lastErr {
+					lastErr = err.Error()
+					p.logger.Info("discovery seeds not reached yet; retrying", "seeds", seeds, "error", err)
+				}
+			}
 		}
 		select {
 		case <-p.stopc:
@@ -278,6 +300,42 @@ func (p *Pool) joinLoop() {
 		case <-t.C:
 		}
 	}
+}
+
+func (p *Pool) markJoined() {
+	p.mu.Lock()
+	p.joined = true
+	p.mu.Unlock()
+	p.wake()
+}
+
+// otherSeeds are the seeds but this member's own address.
+func (p *Pool) otherSeeds() []string {
+	self := p.Addr()
+	var out []string
+	for _, s := range p.cfg.Join {
+		if s != self && s != p.cfg.BindAddr {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// absentSeeds are the other seeds at whose address no live node is.
+func (p *Pool) absentSeeds() []string {
+	p.mu.Lock()
+	live := map[string]bool{}
+	for _, a := range p.addrs {
+		live[a] = true
+	}
+	p.mu.Unlock()
+	var out []string
+	for _, s := range p.otherSeeds() {
+		if !live[s] {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 func (p *Pool) wake() {
@@ -288,12 +346,23 @@ func (p *Pool) wake() {
 }
 
 // view is every live member's metadata, this one's included.
+//
+// A member that restarted is, until the others' failure detector declares
+// its earlier process dead, two nodes with one name and the same peer
+// URLs: the view keeps the newer (this process, for this member).
 func (p *Pool) view() []Meta {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	out := []Meta{p.meta}
 	for _, name := range slices.Sorted(maps.Keys(p.nodes)) {
-		out = append(out, p.nodes[name])
+		m := p.nodes[name]
+		i := slices.IndexFunc(out, func(o Meta) bool { return o.Name == m.Name && slices.Equal(o.PeerURLs, m.PeerURLs) })
+		switch {
+		case i < 0:
+			out = append(out, m)
+		case i > 0 && m.Since > out[i].Since:
+			out[i] = m
+		}
 	}
 	return out
 }
@@ -315,8 +384,10 @@ func (p *Pool) noteNode(n *memberlist.Node, left bool) {
 	p.mu.Lock()
 	if left {
 		delete(p.nodes, n.Name)
+		delete(p.addrs, n.Name)
 	} else {
 		p.nodes[n.Name] = m
+		p.addrs[n.Name] = net.JoinHostPort(n.Addr.String(), strconv.Itoa(int(n.Port)))
 	}
 	p.mu.Unlock()
 	p.wake()

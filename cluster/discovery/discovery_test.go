@@ -143,8 +143,12 @@ func TestBootstrapStaggered(t *testing.T) {
 			results := make(chan outcome, size)
 			for i := range size {
 				// Member i's seeds: the last member (not started yet for
-				// all but the last), then the previous one.
-				seeds := []string{addrs[size-1], addrs[max(0, i-1)]}
+				// all but the last), then the previous one; the first
+				// knows only the last.
+				seeds := []string{addrs[size-1]}
+				if i > 0 {
+					seeds = append(seeds, addrs[i-1])
+				}
 				if i%2 == 1 {
 					slices.Reverse(seeds)
 				}
@@ -317,6 +321,48 @@ func TestClusterIsFullJoinAsLearner(t *testing.T) {
 	if err != nil || len(res.Running) != 2 {
 		t.Fatalf("m2: %+v %v", res, err)
 	}
+}
+
+// TestSeedRestartDoesNotSplitThePool: a member that joined through a seed
+// meets, after the seed restarts, the members that join through its new
+// process.
+func TestSeedRestartDoesNotSplitThePool(t *testing.T) {
+	seedAddr := freeAddr(t)
+	seed, err := Start(config("s", "tok", 3, seedAddr), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := startPool(t, config("a", "tok", 3, "127.0.0.1:0", seedAddr))
+	waitView(t, a, 2)
+	seed.Close()
+	seed = startPool(t, config("s", "tok", 3, seedAddr))
+	b := startPool(t, config("b", "tok", 3, "127.0.0.1:0", seedAddr))
+	out := bootstrapAll([]*Pool{a, seed, b})
+	var all []outcome
+	for range 3 {
+		all = append(all, <-out)
+	}
+	checkAgreement(t, all, 3)
+}
+
+// TestRestartedMemberIsNotItsOwnDuplicate: a member that stops and starts
+// again at once, its earlier process still alive in the others' view, is
+// not refused as a duplicate of itself.
+func TestRestartedMemberIsNotItsOwnDuplicate(t *testing.T) {
+	a := startPool(t, config("a", "tok", 2, "127.0.0.1:0"))
+	old, err := Start(config("b", "tok", 2, "127.0.0.1:0", a.Addr()), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitView(t, a, 2)
+	// The earlier process stops without leaving, as a crash would.
+	old.ml.Shutdown()
+	close(old.stopc)
+	old.wg.Wait()
+	b := startPool(t, config("b", "tok", 2, "127.0.0.1:0", a.Addr()))
+	out := bootstrapAll([]*Pool{a, b})
+	all := []outcome{<-out, <-out}
+	checkAgreement(t, all, 2)
 }
 
 // TestNewcomerFindsRunningCluster: once the members mark themselves

@@ -180,12 +180,12 @@ func TestConfigWatchProgressNotifyInterval(t *testing.T) {
 
 func TestConfigDiscovery(t *testing.T) {
 	base := []string{"--name", "d1", "--initial-advertise-peer-urls", "http://10.0.0.1:2380"}
-	r, _, err := resolveArgs(t, append(base, "--discovery-token", "3-abcd", "--discovery-join", "10.0.0.2:7946,10.0.0.3:7946"), nil)
+	r, _, err := resolveArgs(t, append(base, "--discovery-token", "3-0123456789abcdef0123456789abcdef", "--discovery-join", "10.0.0.2:7946,10.0.0.3:7946"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	d := r.discovery
-	if d == nil || d.Size != 3 || d.Token != "3-abcd" || len(d.Join) != 2 || d.Timeout != 2*time.Minute || r.maxVoters != 5 ||
+	if d == nil || d.Size != 3 || d.Token != "3-0123456789abcdef0123456789abcdef" || len(d.Join) != 2 || d.Timeout != 2*time.Minute || r.maxVoters != 5 ||
 		d.BindAddr != "0.0.0.0:7946" || d.AdvertiseAddr != "10.0.0.1:7946" || d.PeerURLs[0] != "http://10.0.0.1:2380" {
 		t.Fatalf("discovery config: %+v (max voters %d)", d, r.maxVoters)
 	}
@@ -198,13 +198,13 @@ func TestConfigDiscovery(t *testing.T) {
 		want string
 	}{
 		{[]string{"--discovery-token", "abcd"}, "--discovery-size must be at least 1"},
-		{[]string{"--discovery-token", "3-abcd", "--discovery-size", "5"}, "disagrees with the size the token carries (3)"},
+		{[]string{"--discovery-token", "3-0123456789abcdef0123456789abcdef", "--discovery-size", "5"}, "disagrees with the size the token carries (3)"},
 		{[]string{"--discovery-token", "abcd", "--discovery-size", "3", "--initial-cluster", "d1=http://10.0.0.1:2380"}, "Choose one of"},
 		{[]string{"--discovery-token", "abcd", "--discovery-size", "3", "--initial-cluster-state", "existing"}, "leave --initial-cluster-state"},
 		{[]string{"--discovery-token", "abcd", "--discovery-size", "3", "--discovery-join", "nohost"}, "invalid value \"nohost\" for --discovery-join"},
 		{[]string{"--discovery-token", "abcd", "--discovery-size", "3", "--discovery-timeout", "soon"}, "--discovery-timeout"},
 		{[]string{"--discovery-size", "3"}, "need --discovery-token"},
-		{[]string{"--discovery-token", "3-abcd", "--discovery-when-full", "proxy"}, "--discovery-when-full"},
+		{[]string{"--discovery-token", "3-0123456789abcdef0123456789abcdef", "--discovery-when-full", "proxy"}, "--discovery-when-full"},
 		{[]string{"--discovery", "http://10.0.0.9:2379/v2/keys/d/t", "--discovery-token", "abcd", "--discovery-size", "3"}, "Choose one of"},
 	} {
 		if _, _, err := resolveArgs(t, append(base, tc.args...), nil); err == nil || !strings.Contains(err.Error(), tc.want) {
