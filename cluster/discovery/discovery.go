@@ -154,6 +154,7 @@ type Pool struct {
 	cfg    Config
 	logger *slog.Logger
 	ml     *memberlist.Memberlist
+	addr   string // the advertised gossip address
 	// changed wakes Bootstrap when the view changes; one slot, merged.
 	changed chan struct{}
 	stopc   chan struct{}
@@ -222,6 +223,9 @@ func Start(cfg Config, started bool) (*Pool, error) {
 		return nil, fmt.Errorf("discovery: start gossip on %s: %w", cfg.BindAddr, err)
 	}
 	p.ml = ml
+	// Read once: memberlist rewrites its local node on every update.
+	n := ml.LocalNode()
+	p.addr = net.JoinHostPort(n.Addr.String(), strconv.Itoa(int(n.Port)))
 	p.logger.Info("discovery gossip started", "address", p.Addr(), "seeds", cfg.Join, "size", cfg.Size, "phase", p.meta.Phase)
 	p.wg.Add(1)
 	go p.joinLoop()
@@ -244,10 +248,7 @@ func splitAddr(addr string) (string, int, error) {
 }
 
 // Addr is the gossip address others reach this member at.
-func (p *Pool) Addr() string {
-	n := p.ml.LocalNode()
-	return net.JoinHostPort(n.Addr.String(), strconv.Itoa(int(n.Port)))
-}
+func (p *Pool) Addr() string { return p.addr }
 
 // joinLoop tries the seeds until one answers: a seed may still be
 // starting, and members need not start in any order. Then, for as long as

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"path"
@@ -61,19 +62,24 @@ func BootstrapURL(ctx context.Context, cfg URLConfig) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	nodes, size, _, err := d.list(ctx)
-	if err != nil {
+	var nodes []v2Node
+	var size int
+	var index uint64
+	list := func() (err error) {
+		nodes, size, index, err = d.list(ctx)
+		return err
+	}
+	if err := d.retry(ctx, "cluster status check", list); err != nil {
 		return "", err
 	}
 	if err := d.checkRoom(nodes, size); err != nil {
 		return "", err
 	}
-	if err := d.register(ctx); err != nil {
+	if err := d.retry(ctx, "registering", func() error { return d.register(ctx) }); err != nil {
 		return "", err
 	}
 	for {
-		nodes, size, index, err := d.list(ctx)
-		if err != nil {
+		if err := d.retry(ctx, "waiting for other nodes", list); err != nil {
 			return "", err
 		}
 		if err := d.checkRoom(nodes, size); err != nil {
@@ -85,6 +91,35 @@ func BootstrapURL(ctx context.Context, cfg URLConfig) (string, error) {
 		d.logger.Info("found peers from the discovery service; waiting for more", "discovery-url", cfg.URL, "found-peers", len(nodes), "needed-peers", size-len(nodes))
 		if err := d.waitChange(ctx, index); err != nil {
 			return "", err
+		}
+	}
+}
+
+// urlBackoff is how long URL discovery waits before its retry-th attempt
+// after an error of the network or the service: etcd's 2^retry seconds,
+// at most 2^8. Tests shorten it.
+var urlBackoff = func(retry int) time.Duration { return time.Duration(1<<min(retry, 8)) * time.Second }
+
+// errUnavailable marks answers the service gives while it is not well
+// (5xx), which are waited out like network errors.
+var errUnavailable = errors.New("discovery: service unavailable")
+
+// retry runs f until it succeeds, fails with an answer of the service, or
+// ctx ends. As etcd, network errors and 5xx are retried with backoff.
+func (d *urlDiscovery) retry(ctx context.Context, step string, f func() error) error {
+	for retry := 1; ; retry++ {
+		err := f()
+		var netErr net.Error
+		var urlErr *url.Error
+		if err == nil || ctx.Err() != nil || !(errors.Is(err, errUnavailable) || errors.As(err, &netErr) || errors.As(err, &urlErr)) {
+			return err
+		}
+		backoff := urlBackoff(retry)
+		d.logger.Info("retry connecting to discovery service", "url", d.cfg.URL, "reason", step, "backoff", backoff, "error", err)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(backoff):
 		}
 	}
 }
@@ -161,6 +196,9 @@ func (d *urlDiscovery) do(ctx context.Context, method, target string, form url.V
 		return v2Response{}, 0, err
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode >= 500 {
+		return v2Response{}, 0, fmt.Errorf("%w: %s %s: %s", errUnavailable, method, target, resp.Status)
+	}
 	var r v2Response
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 64<<20)).Decode(&r); err != nil {
 		return r, 0, fmt.Errorf("%w: %s %s: %v", ErrBadDiscoveryEndpoint, method, target, err)
