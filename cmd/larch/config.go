@@ -86,6 +86,7 @@ type serverConfig struct {
 	DiscoveryToken     string    `json:"discovery-token"`
 	DiscoverySize      int       `json:"discovery-size"`
 	DiscoveryBindAddr  string    `json:"discovery-bind-addr"`
+	DiscoveryAdvertise string    `json:"discovery-advertise-addr"`
 	DiscoveryJoin      listValue `json:"discovery-join"`
 	DiscoveryTimeout   string    `json:"discovery-timeout"`
 	DiscoveryMaxVoters int       `json:"discovery-max-voters"`
@@ -186,6 +187,7 @@ func (c *serverConfig) flagSet(out io.Writer) *flag.FlagSet {
 	fs.StringVar(&c.DiscoveryToken, "discovery-token", "", "Bootstrap (or join) the cluster of the members started with this token, found by gossip; see `larchctl discovery new`.")
 	fs.IntVar(&c.DiscoverySize, "discovery-size", 0, "With --discovery-token: the initial cluster's size.")
 	fs.StringVar(&c.DiscoveryBindAddr, "discovery-bind-addr", c.DiscoveryBindAddr, "With --discovery-token: host:port of the gossip (TCP and UDP).")
+	fs.StringVar(&c.DiscoveryAdvertise, "discovery-advertise-addr", "", "With --discovery-token: host:port other members reach the gossip at (default: --discovery-bind-addr, or the peer URL's IP with its port).")
 	fs.StringVar((*string)(&c.DiscoveryJoin), "discovery-join", "", "With --discovery-token: comma-separated gossip addresses (host:port) of other members to join through.")
 	fs.StringVar(&c.DiscoveryTimeout, "discovery-timeout", c.DiscoveryTimeout, "With --discovery-token: how long to wait for the initial cluster to form.")
 	fs.IntVar(&c.DiscoveryMaxVoters, "discovery-max-voters", c.DiscoveryMaxVoters, "With --discovery-token: a member joining a running cluster is promoted from learner only while the cluster has fewer voters.")
@@ -594,6 +596,13 @@ func (c serverConfig) discoveryConfig(peer, advertise []*url.URL) (*discovery.Co
 		if pip := net.ParseIP(peer[0].Hostname()); pip != nil {
 			d.AdvertiseAddr = net.JoinHostPort(pip.String(), port)
 		}
+	}
+	if c.DiscoveryAdvertise != "" {
+		h, _, err := net.SplitHostPort(c.DiscoveryAdvertise)
+		if err != nil || net.ParseIP(h) == nil {
+			return nil, fmt.Errorf("invalid value %q for --discovery-advertise-addr: want IP:port", c.DiscoveryAdvertise)
+		}
+		d.AdvertiseAddr = c.DiscoveryAdvertise
 	}
 	for _, seed := range commaList(string(c.DiscoveryJoin)) {
 		if _, _, err := net.SplitHostPort(seed); err != nil {

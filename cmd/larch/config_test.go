@@ -189,6 +189,10 @@ func TestConfigDiscovery(t *testing.T) {
 		d.BindAddr != "0.0.0.0:7946" || d.AdvertiseAddr != "10.0.0.1:7946" || d.PeerURLs[0] != "http://10.0.0.1:2380" {
 		t.Fatalf("discovery config: %+v (max voters %d)", d, r.maxVoters)
 	}
+	r, _, err = resolveArgs(t, append(base, "--discovery-token", "3-0123456789abcdef0123456789abcdef", "--discovery-advertise-addr", "192.0.2.7:9000"), nil)
+	if err != nil || r.discovery.AdvertiseAddr != "192.0.2.7:9000" {
+		t.Fatalf("--discovery-advertise-addr: %v %+v", err, r.discovery)
+	}
 	r, _, err = resolveArgs(t, append(base, "--discovery", "http://10.0.0.9:2379/v2/keys/d/t"), nil)
 	if err != nil || r.discoveryURL != "http://10.0.0.9:2379/v2/keys/d/t" || r.discovery != nil {
 		t.Fatalf("--discovery: %v %+v", err, r.discoveryURL)
@@ -205,6 +209,7 @@ func TestConfigDiscovery(t *testing.T) {
 		{[]string{"--discovery-token", "abcd", "--discovery-size", "3", "--discovery-timeout", "soon"}, "--discovery-timeout"},
 		{[]string{"--discovery-size", "3"}, "need --discovery-token"},
 		{[]string{"--discovery-token", "3-0123456789abcdef0123456789abcdef", "--discovery-when-full", "proxy"}, "--discovery-when-full"},
+		{[]string{"--discovery-token", "3-0123456789abcdef0123456789abcdef", "--discovery-advertise-addr", "host.example:7946"}, "want IP:port"},
 		{[]string{"--discovery", "http://10.0.0.9:2379/v2/keys/d/t", "--discovery-token", "abcd", "--discovery-size", "3"}, "Choose one of"},
 	} {
 		if _, _, err := resolveArgs(t, append(base, tc.args...), nil); err == nil || !strings.Contains(err.Error(), tc.want) {

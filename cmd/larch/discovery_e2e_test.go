@@ -177,3 +177,24 @@ func TestDiscoveryTokenFiveMembers(t *testing.T) {
 	}
 	checkCluster(t, ps)
 }
+
+// TestSignalWhileDiscovering: SIGTERM while waiting for the other members
+// is a clean stop, as it is once the member runs.
+func TestSignalWhileDiscovering(t *testing.T) {
+	p := discoveryProcess(t, "w1", "0123456789abcdef-waiting", 3, freeAddr(t))
+	if err := p.launch(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(p.stderr.String(), "discovery gossip started") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no gossip:\n%s", p.stderr.String())
+		}
+		// The log is the only sign the wait has begun.
+		time.Sleep(20 * time.Millisecond)
+	}
+	p.terminate()
+	if !strings.Contains(p.stderr.String(), "stopped while waiting for discovery") {
+		t.Fatalf("log:\n%s", p.stderr.String())
+	}
+}

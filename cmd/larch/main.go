@@ -118,14 +118,14 @@ func serve(r resolved, logger *slog.Logger) error {
 	if r.discovery != nil {
 		if pool, err = discover(&r, logger); err != nil {
 			closeAll()
-			return err
+			return stoppedWaiting(err, logger)
 		}
 		defer pool.Close()
 	}
 	if r.discoveryURL != "" {
 		if err := discoverURL(&r, logger); err != nil {
 			closeAll()
-			return err
+			return stoppedWaiting(err, logger)
 		}
 	}
 	r.member.PeerListeners = peerLs
@@ -289,6 +289,11 @@ func startAutoTLS(r *resolved, logger *slog.Logger) (stop func(), err error) {
 func discover(r *resolved, logger *slog.Logger) (pool *discovery.Pool, err error) {
 	d := *r.discovery
 	d.Logger = logger
+	if len(d.Token) < 16 {
+		// The token keys the gossip's encryption: a short one can be
+		// guessed offline from captured traffic.
+		logger.Warn("the discovery token is short; `larchctl discovery new` makes one of 128 random bits", "length", len(d.Token))
+	}
 	hasData, err := cluster.HasData(r.member.DataDir)
 	if err != nil {
 		return nil, err
@@ -354,4 +359,14 @@ func discoverURL(r *resolved, logger *slog.Logger) error {
 	}
 	r.member.InitialClusterToken, r.member.InitialClusterState = r.discoveryURL, "new"
 	return nil
+}
+
+// stoppedWaiting turns a signal received while waiting for discovery into
+// a clean stop; other errors pass.
+func stoppedWaiting(err error, logger *slog.Logger) error {
+	if errors.Is(err, context.Canceled) {
+		logger.Info("stopped while waiting for discovery")
+		return nil
+	}
+	return err
 }
