@@ -166,7 +166,7 @@ func (s *Server) handleReady(rd raft.Ready) bool {
 			s.fail(fmt.Errorf("cluster: apply received snapshot to raft log: %w", err))
 			return false
 		}
-		s.commitIndex.Store(max(s.commitIndex.Load(), mark.Index))
+		s.setCommitted(max(s.commitIndex.Load(), mark.Index))
 		s.logger.Info("installing snapshot from leader", "index", mark.Index, "term", mark.Term)
 	}
 	if err := s.persist(rd.HardState, rd.Entries, s.prevHS); err != nil {
@@ -176,7 +176,7 @@ func (s *Server) handleReady(rd raft.Ready) bool {
 	if !raft.IsEmptyHardState(rd.HardState) {
 		s.prevHS = rd.HardState
 		s.term.Store(rd.HardState.Term)
-		s.commitIndex.Store(rd.HardState.Commit)
+		s.setCommitted(rd.HardState.Commit)
 	}
 	if err := s.raftStorage.Append(rd.Entries); err != nil {
 		s.fail(fmt.Errorf("cluster: append to raft log: %w", err))

@@ -293,6 +293,7 @@ func NewServer(cfg Config) (*Server, error) {
 	}
 	s.reqIDs = newIDGenerator(s.id, time.Now())
 	s.start()
+	metricsMember.Store(s)
 	return s, nil
 }
 
@@ -513,7 +514,7 @@ func (s *Server) restart(walDir string, rcfg *raft.Config) error {
 	s.prevHS = raftpb.HardState{Term: hs.Term, Vote: hs.Vote, Commit: hs.Commit}
 	s.replayedTo = hs.Commit
 	s.term.Store(hs.Term)
-	s.commitIndex.Store(hs.Commit)
+	s.setCommitted(hs.Commit)
 	if err := s.raftStorage.SetHardState(raftpb.HardState{Term: hs.Term, Vote: hs.Vote, Commit: hs.Commit}); err != nil {
 		return err
 	}
@@ -546,6 +547,7 @@ func (s *Server) start() {
 // goroutine exits, the WAL is closed. Everything acknowledged is durable already.
 func (s *Server) Stop() {
 	s.stopOnce.Do(func() {
+		metricsMember.CompareAndSwap(s, nil)
 		close(s.stopping)
 		s.transport.Stop()
 		s.wg.Wait()

@@ -6,11 +6,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/larchkv/larch/auth"
+	"time"
 
 	"go.etcd.io/raft/v3"
 	"go.etcd.io/raft/v3/raftpb"
 
+	"github.com/larchkv/larch/auth"
 	"github.com/larchkv/larch/cluster/wal"
 	"github.com/larchkv/larch/tree"
 	"github.com/larchkv/larch/tree/lease"
@@ -222,9 +223,11 @@ func (s *Server) writeSnapshot(index, term uint64, st stateView) error {
 		return err
 	}
 	mark := wal.SnapshotMark{Index: index, Term: term}
+	start := time.Now()
 	if err := s.snapshotter.Save(mark, data); err != nil {
 		return err
 	}
+	backendCommitSeconds.Observe(time.Since(start).Seconds())
 	s.walMu.Lock()
 	if last := s.wal.LastSnapshotMark(); mark.Index <= last.Index {
 		// A leader's snapshot, newer than this one, was installed while it

@@ -10,7 +10,6 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/larchkv/larch/cluster"
-	"github.com/larchkv/larch/tree/mvcc"
 )
 
 type maintenanceServer struct {
@@ -23,10 +22,7 @@ func (m *maintenanceServer) Status(ctx context.Context, r *pb.StatusRequest) (*p
 		return nil, err
 	}
 	member := m.s.member
-	// The keyspace lives in memory: what it holds is both the size and the
-	// size in use, counted as a snapshot would write it. That is never 0,
-	// which etcdctl's endpoint status table divides by.
-	dbSize := member.KV().Size() + mvcc.SnapshotFramingBytes
+	dbSize := member.DBSize()
 	resp := &pb.StatusResponse{
 		Header:           &pb.ResponseHeader{},
 		Version:          ServerVersion,

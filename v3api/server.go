@@ -131,8 +131,8 @@ func New(member *cluster.Server, cfg Config) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, member: member, logger: cfg.Logger, stopc: make(chan struct{})}
 	s.grpc = grpc.NewServer(
-		grpc.ChainUnaryInterceptor(s.unaryLearnerCheck),
-		grpc.ChainStreamInterceptor(s.streamLearnerCheck),
+		grpc.ChainUnaryInterceptor(grpcMetrics.UnaryServerInterceptor(), s.unaryLearnerCheck),
+		grpc.ChainStreamInterceptor(grpcMetrics.StreamServerInterceptor(), s.streamLearnerCheck),
 		grpc.ForceServerCodec(codec{}),
 		grpc.Creds(tlsPassthrough{}),
 		grpc.MaxRecvMsgSize(cfg.MaxRequestBytes+grpcOverheadBytes),
@@ -148,6 +148,7 @@ func New(member *cluster.Server, cfg Config) (*Server, error) {
 	pb.RegisterWatchServer(s.grpc, &watchServer{s: s})
 	pb.RegisterLeaseServer(s.grpc, &leaseServer{s: s})
 	pb.RegisterAuthServer(s.grpc, &authServer{s: s})
+	grpcMetrics.InitializeMetrics(s.grpc)
 
 	s.loopback = bufconn.Listen(1 << 20)
 	s.wg.Add(1)
@@ -513,6 +514,16 @@ type probe struct {
 
 // handleProbes serves etcd's /livez and /readyz, each with its checks also
 // reachable one by one as /livez/<check> and /readyz/<check>.
+// MetricsHandler serves what --listen-metrics-urls answers, as in etcd:
+// /metrics and /health (and the probes /livez and /readyz).
+func (s *Server) MetricsHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.Handler())
+	mux.HandleFunc("/health", s.serveHealth)
+	s.handleProbes(mux)
+	return mux
+}
+
 func (s *Server) handleProbes(mux *http.ServeMux) {
 	serializable := probe{"serializable_read", func(ctx context.Context) error { return s.readCheck(ctx, true) }}
 	for _, reg := range []struct {

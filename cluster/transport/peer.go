@@ -16,6 +16,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"go.etcd.io/raft/v3"
 	"go.etcd.io/raft/v3/raftpb"
 )
@@ -220,6 +221,7 @@ type stream struct {
 	conn net.Conn
 	// dead is closed when the peer closed the connection.
 	dead chan struct{}
+	sent prometheus.Counter
 }
 
 // streamUpgrade names the protocol a stream upgrades to; its version
@@ -275,7 +277,7 @@ func (p *peer) open() (*stream, error) {
 	p.t.logger.Info("established stream to peer", "peer-id", fmt.Sprintf("%x", p.id), "url", u)
 	// The peer never writes on the stream: a read returns only when the
 	// connection is gone.
-	st := &stream{p: p, conn: conn, dead: make(chan struct{})}
+	st := &stream{p: p, conn: conn, dead: make(chan struct{}), sent: peerSentBytes.WithLabelValues(fmt.Sprintf("%x", p.id))}
 	p.wg.Add(1)
 	go func() {
 		defer p.wg.Done()
@@ -293,7 +295,8 @@ const streamWriteTimeout = 5 * time.Second
 
 func (s *stream) write(b []byte) error {
 	_ = s.conn.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
-	_, err := s.conn.Write(b)
+	n, err := s.conn.Write(b)
+	s.sent.Add(float64(n))
 	return err
 }
 
@@ -370,6 +373,8 @@ func (p *peer) postSnapshot(m raftpb.Message) error {
 type frameReader struct {
 	r   *bufio.Reader
 	buf []byte
+	// last is the size of the frame next read last, header included.
+	last int
 }
 
 func newFrameReader(r io.Reader) *frameReader {
@@ -379,6 +384,7 @@ func newFrameReader(r io.Reader) *frameReader {
 func (f *frameReader) next() (raftpb.Message, error) {
 	var m raftpb.Message
 	var lenBuf [8]byte
+	f.last = 0
 	if _, err := io.ReadFull(f.r, lenBuf[:]); err != nil {
 		return m, err
 	}
@@ -393,6 +399,7 @@ func (f *frameReader) next() (raftpb.Message, error) {
 	if _, err := io.ReadFull(f.r, b); err != nil {
 		return m, fmt.Errorf("transport: truncated frame: %w", err)
 	}
+	f.last = len(lenBuf) + len(b)
 	// Unmarshal copies what it keeps, so the buffer is reused.
 	if err := m.Unmarshal(b); err != nil {
 		return m, fmt.Errorf("transport: bad frame: %w", err)

@@ -199,6 +199,8 @@ func (t *Transport) AddPeer(id uint64, urls []string) {
 	t.peers[id] = p
 	t.wg.Add(1)
 	go p.run()
+	p.wg.Add(1)
+	go p.probe()
 	t.logger.Info("added peer", "peer-id", fmt.Sprintf("%x", id), "peer-urls", urls)
 }
 
@@ -292,6 +294,7 @@ func (t *Transport) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc(streamPath, t.serveStream)
 	mux.HandleFunc(snapshotPath, t.serveSnapshot)
+	mux.HandleFunc(probingPath, serveProbe)
 	return mux
 }
 
@@ -450,8 +453,10 @@ func (t *Transport) serveStream(w http.ResponseWriter, r *http.Request) {
 	}
 	t.logger.Debug("peer stream opened", "from", fmt.Sprintf("%x", from))
 	fr := newFrameReader(brw.Reader)
+	received := peerReceivedBytes.WithLabelValues(fmt.Sprintf("%x", from))
 	for {
 		m, err := fr.next()
+		received.Add(float64(fr.last))
 		if err != nil {
 			if !errors.Is(err, io.EOF) && t.ctx.Err() == nil {
 				t.logger.Debug("peer stream ended", "from", fmt.Sprintf("%x", from), "error", err)

@@ -80,6 +80,8 @@ type serverConfig struct {
 	AutoTLS                 bool      `json:"auto-tls"`
 	PeerAutoTLS             bool      `json:"peer-auto-tls"`
 	PKICADir                string    `json:"pki-ca-dir"`
+	// ListenMetricsURLs serve /metrics and /health apart from the client URLs.
+	ListenMetricsURLs string `json:"listen-metrics-urls"`
 	// Discovery is etcd v2's URL discovery (--discovery).
 	Discovery string `json:"discovery"`
 	// Discovery-token bootstrap (Larch's own flags).
@@ -183,6 +185,7 @@ func (c *serverConfig) flagSet(out io.Writer) *flag.FlagSet {
 	fs.BoolVar(&c.PeerAutoTLS, "peer-auto-tls", false, "Peer TLS using a certificate the member issues itself from --pki-ca-dir's CA; members verify each other.")
 	fs.StringVar(&c.PKICADir, "pki-ca-dir", "", "Directory of the CA (ca.pem, ca-key.pem from `larchctl pki ca init`) auto TLS issues from; empty makes one in the data dir.")
 	fs.StringVar(&c.TLSMaxVersion, "tls-max-version", "", "Maximum TLS version supported by etcd. Possible values: TLS1.2, TLS1.3 (empty defers to Go).")
+	fs.StringVar(&c.ListenMetricsURLs, "listen-metrics-urls", "", "List of URLs to listen on for the /metrics and /health endpoints.")
 	fs.StringVar(&c.Discovery, "discovery", "", "Discovery URL used to bootstrap the cluster (etcd v2's protocol, against any v2 keys API).")
 	fs.StringVar(&c.DiscoveryToken, "discovery-token", "", "Bootstrap (or join) the cluster of the members started with this token, found by gossip; see `larchctl discovery new`.")
 	fs.IntVar(&c.DiscoverySize, "discovery-size", 0, "With --discovery-token: the initial cluster's size.")
@@ -250,6 +253,8 @@ type resolved struct {
 	api        v3api.Config
 	listenURLs []*url.URL
 	peerURLs   []*url.URL
+	// metricsURLs serve /metrics and /health only (--listen-metrics-urls).
+	metricsURLs []*url.URL
 	logLevel   string
 	// clientTLS and peerTLS are the listeners' TLS, if any of their
 	// URLs is https; peer TLS also secures the member's dials.
@@ -374,6 +379,11 @@ func (c serverConfig) resolve() (resolved, error) {
 	r.listenURLs = listen
 	r.peerURLs = listenPeer
 	r.logLevel = c.LogLevel
+	if c.ListenMetricsURLs != "" {
+		if r.metricsURLs, err = parseURLs("listen-metrics-urls", c.ListenMetricsURLs); err != nil {
+			return r, err
+		}
+	}
 	if r.discovery, err = c.discoveryConfig(peer, advertise); err != nil {
 		return r, err
 	}

@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -69,9 +70,9 @@ func run(args []string) int {
 func serve(r resolved, logger *slog.Logger) error {
 	// Listen before starting the member, so a taken port fails fast and
 	// leaves no half-started state behind.
-	var clientLs, peerLs []net.Listener
+	var clientLs, peerLs, metricsLs []net.Listener
 	closeAll := func() {
-		for _, l := range append(clientLs, peerLs...) {
+		for _, l := range slices.Concat(clientLs, peerLs, metricsLs) {
 			l.Close()
 		}
 	}
@@ -97,6 +98,19 @@ func serve(r resolved, logger *slog.Logger) error {
 			return fmt.Errorf("listen on client URL %s: %w", u, err)
 		}
 		clientLs = append(clientLs, l)
+	}
+	for _, u := range r.metricsURLs {
+		// etcd serves https metrics URLs with the client TLS.
+		if u.Scheme == "https" && clientTLS == nil {
+			closeAll()
+			return fmt.Errorf("metrics URL %s is https but the client port has no TLS (--cert-file, --key-file)", u)
+		}
+		l, err := listen(u, clientTLS)
+		if err != nil {
+			closeAll()
+			return fmt.Errorf("listen on metrics URL %s: %w", u, err)
+		}
+		metricsLs = append(metricsLs, l)
 	}
 	for _, u := range r.peerURLs {
 		l, err := listen(u, peerTLS)
@@ -132,7 +146,7 @@ func serve(r resolved, logger *slog.Logger) error {
 	member, err := cluster.NewServer(r.member)
 	if err != nil {
 		// NewServer closed the peer listeners.
-		for _, l := range clientLs {
+		for _, l := range slices.Concat(clientLs, metricsLs) {
 			l.Close()
 		}
 		return err
@@ -162,7 +176,7 @@ func serve(r resolved, logger *slog.Logger) error {
 	}
 	api, err := v3api.New(member, r.api)
 	if err != nil {
-		for _, l := range clientLs {
+		for _, l := range slices.Concat(clientLs, metricsLs) {
 			l.Close()
 		}
 		member.Stop()
@@ -173,6 +187,12 @@ func serve(r resolved, logger *slog.Logger) error {
 		logger.Info("serving client traffic", "address", r.listenURLs[i].String())
 		go func() { errc <- api.Serve(l) }()
 	}
+	metricsSrv := &http.Server{Handler: api.MetricsHandler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+	for i, l := range metricsLs {
+		logger.Info("serving metrics", "address", r.metricsURLs[i].String())
+		go func() { _ = metricsSrv.Serve(l) }()
+	}
+	defer metricsSrv.Close()
 
 	sigc := make(chan os.Signal, 1)
 	signal.Notify(sigc, syscall.SIGINT, syscall.SIGTERM)
