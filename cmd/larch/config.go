@@ -255,7 +255,7 @@ type resolved struct {
 	peerURLs   []*url.URL
 	// metricsURLs serve /metrics and /health only (--listen-metrics-urls).
 	metricsURLs []*url.URL
-	logLevel   string
+	logLevel    string
 	// clientTLS and peerTLS are the listeners' TLS, if any of their
 	// URLs is https; peer TLS also secures the member's dials.
 	clientTLS, peerTLS *pki.TLSInfo
