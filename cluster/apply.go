@@ -5,14 +5,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/larchkv/larch/auth"
 	"slices"
+	"strings"
+	"time"
 
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	"go.etcd.io/etcd/api/v3/membershippb"
 	"go.etcd.io/raft/v3"
 	"go.etcd.io/raft/v3/raftpb"
 
+	"github.com/larchkv/larch/auth"
 	"github.com/larchkv/larch/tree/mvcc"
 	"github.com/larchkv/larch/tree/mvcc/wire"
 )
@@ -152,7 +154,9 @@ func (s *Server) applyEnvelope(index uint64, env Envelope) error {
 		if err != nil {
 			return fmt.Errorf("cluster: entry %d: %w", index, err)
 		}
+		start := time.Now()
 		res := s.applyV3(index, r)
+		s.warnIfSlow(start, r)
 		if r.Header != nil {
 			s.waiters.trigger(r.Header.ID, outcome{res: res})
 		}
@@ -190,6 +194,44 @@ func decodeV3(payload []byte) (*pb.InternalRaftRequest, error) {
 		return nil, fmt.Errorf("%w: bad v3 request: %v", ErrBadEnvelope, err)
 	}
 	return r, nil
+}
+
+// DefaultWarningApplyDuration is etcd's --warning-apply-duration.
+const DefaultWarningApplyDuration = 100 * time.Millisecond
+
+// warnIfSlow logs a request whose apply, started at start, took longer
+// than WarningApplyDuration, with etcd's message: the apply loop is the
+// one goroutine every write waits behind.
+func (s *Server) warnIfSlow(start time.Time, r *pb.InternalRaftRequest) {
+	took := time.Since(start)
+	if took <= s.cfg.WarningApplyDuration {
+		return
+	}
+	s.logger.Warn("apply request took too long", "took", took.String(), "expected-duration", s.cfg.WarningApplyDuration.String(),
+		"request", requestSummary(r))
+}
+
+// requestSummary names a request's operation and key, without values.
+func requestSummary(r *pb.InternalRaftRequest) string {
+	switch {
+	case r.Put != nil:
+		return fmt.Sprintf("put key:%q value_size:%d lease:%d", r.Put.Key, len(r.Put.Value), r.Put.Lease)
+	case r.DeleteRange != nil:
+		return fmt.Sprintf("delete_range key:%q range_end:%q", r.DeleteRange.Key, r.DeleteRange.RangeEnd)
+	case r.Txn != nil:
+		return fmt.Sprintf("txn compare:%d success:%d failure:%d", len(r.Txn.Compare), len(r.Txn.Success), len(r.Txn.Failure))
+	case r.Compaction != nil:
+		return fmt.Sprintf("compaction revision:%d", r.Compaction.Revision)
+	case r.LeaseGrant != nil:
+		return fmt.Sprintf("lease_grant id:%x ttl:%d", r.LeaseGrant.ID, r.LeaseGrant.TTL)
+	case r.LeaseRevoke != nil:
+		return fmt.Sprintf("lease_revoke id:%x", r.LeaseRevoke.ID)
+	case r.V2 != nil:
+		return fmt.Sprintf("v2 %s path:%q", r.V2.Method, r.V2.Path)
+	default:
+		// Auth, membership attributes, lease checkpoints: the kind is enough.
+		return strings.SplitN(r.String(), ":", 2)[0]
+	}
 }
 
 func (s *Server) applyV3(index uint64, r *pb.InternalRaftRequest) Result {

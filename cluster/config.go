@@ -87,6 +87,9 @@ type Config struct {
 	// this member counts it when judging a membership change safe
 	// (etcd's 5 s).
 	HealthInterval time.Duration
+	// WarningApplyDuration is how long applying one request may take
+	// before it is logged as slow (--warning-apply-duration; etcd's 100 ms).
+	WarningApplyDuration time.Duration
 	// DropPeerMessage, if set, is asked about each message to a peer; true
 	// loses it as a network partition would. Fault injection for tests.
 	DropPeerMessage func(to MemberID) bool
@@ -166,6 +169,9 @@ func (c *Config) validate() error {
 	}
 	if c.HealthInterval == 0 {
 		c.HealthInterval = DefaultHealthInterval
+	}
+	if c.WarningApplyDuration == 0 {
+		c.WarningApplyDuration = DefaultWarningApplyDuration
 	}
 	if c.PeerDial == nil {
 		c.PeerDial = (&net.Dialer{Timeout: time.Second, KeepAlive: 30 * time.Second}).DialContext

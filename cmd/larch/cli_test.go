@@ -2,7 +2,9 @@ package main
 
 import (
 	"errors"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
@@ -63,4 +65,31 @@ func TestSecondProcessOnDataDirRefused(t *testing.T) {
 		t.Fatal("a second larch kept running on the same data dir")
 	}
 	p.terminate()
+}
+
+// TestLogOutputs: --log-outputs sends the structured log to a file (and
+// not to stderr); --warning-apply-duration reaches the member.
+func TestLogOutputs(t *testing.T) {
+	logFile := filepath.Join(t.TempDir(), "larch.log")
+	p := newProcess(t, "--log-outputs", logFile)
+	p.start()
+	p.terminate()
+	b, err := os.ReadFile(logFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), `"msg":"serving client traffic"`) || strings.Contains(p.stderr.String(), `"msg":"serving client traffic"`) {
+		t.Fatalf("log file:\n%.500s\nstderr:\n%.500s", b, p.stderr.String())
+	}
+	if fi, err := os.Stat(logFile); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("log file mode: %v %v", fi.Mode(), err)
+	}
+
+	r, _, err := resolveArgs(t, []string{"--warning-apply-duration", "250ms", "--log-outputs", "stdout,stderr"}, nil)
+	if err != nil || r.member.WarningApplyDuration != 250*time.Millisecond || len(r.logOutputs) != 2 {
+		t.Fatalf("flags: %v %v %v", err, r.member.WarningApplyDuration, r.logOutputs)
+	}
+	if _, _, err := resolveArgs(t, []string{"--warning-apply-duration", "soon"}, nil); err == nil {
+		t.Fatal("a bad --warning-apply-duration was accepted")
+	}
 }

@@ -47,16 +47,20 @@ type serverConfig struct {
 	MaxLearners                        int    `json:"max-learners"`
 	WatchProgressNotifyInterval        string `json:"watch-progress-notify-interval"`
 	// ExperimentalWatchProgressNotifyInterval is etcd 3.5's name of it.
-	ExperimentalWatchProgressNotifyInterval string `json:"experimental-watch-progress-notify-interval"`
-	StrictReconfigCheck                     bool   `json:"strict-reconfig-check"`
-	QuotaBackendBytes                       int64  `json:"quota-backend-bytes"`
-	MaxRequestBytes                         uint   `json:"max-request-bytes"`
-	MaxTxnOps                               uint   `json:"max-txn-ops"`
-	AuthToken                               string `json:"auth-token"`
-	AuthTokenTTL                            uint   `json:"auth-token-ttl"`
-	BcryptCost                              uint   `json:"bcrypt-cost"`
-	LogLevel                                string `json:"log-level"`
-	EnablePprof                             bool   `json:"enable-pprof"`
+	ExperimentalWatchProgressNotifyInterval string    `json:"experimental-watch-progress-notify-interval"`
+	StrictReconfigCheck                     bool      `json:"strict-reconfig-check"`
+	QuotaBackendBytes                       int64     `json:"quota-backend-bytes"`
+	MaxRequestBytes                         uint      `json:"max-request-bytes"`
+	MaxTxnOps                               uint      `json:"max-txn-ops"`
+	AuthToken                               string    `json:"auth-token"`
+	AuthTokenTTL                            uint      `json:"auth-token-ttl"`
+	BcryptCost                              uint      `json:"bcrypt-cost"`
+	LogLevel                                string    `json:"log-level"`
+	LogOutputs                              listValue `json:"log-outputs"`
+	WarningApplyDuration                    string    `json:"warning-apply-duration"`
+	// Deprecated in etcd 3.6 for warning-apply-duration; still read.
+	ExperimentalWarningApplyDuration string `json:"experimental-warning-apply-duration"`
+	EnablePprof                      bool   `json:"enable-pprof"`
 	// EnableV2 is accepted for etcd compatibility and changes nothing:
 	// etcd 3.5 serves the v2 API only with --enable-v2, Larch always does.
 	EnableV2 bool `json:"enable-v2"`
@@ -130,6 +134,8 @@ func defaultConfig() serverConfig {
 		MaxRequestBytes:             cluster.DefaultMaxRequestBytes,
 		MaxTxnOps:                   v3api.DefaultMaxTxnOps,
 		LogLevel:                    "info",
+		LogOutputs:                  "default",
+		WarningApplyDuration:        "100ms",
 		DiscoveryBindAddr:           "0.0.0.0:7946",
 		DiscoveryTimeout:            "2m",
 		DiscoveryMaxVoters:          5,
@@ -165,6 +171,9 @@ func (c *serverConfig) flagSet(out io.Writer) *flag.FlagSet {
 	fs.UintVar(&c.AuthTokenTTL, "auth-token-ttl", c.AuthTokenTTL, "The lifetime in seconds of the auth token.")
 	fs.UintVar(&c.BcryptCost, "bcrypt-cost", c.BcryptCost, "Specify bcrypt algorithm cost factor for auth password hashing.")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "Configures log level. Only supports debug, info, warn, error, panic, or fatal.")
+	fs.StringVar((*string)(&c.LogOutputs), "log-outputs", string(c.LogOutputs), "Specify 'stdout' or 'stderr' to write logs there, or comma-separated file paths ('default' is stderr).")
+	fs.StringVar(&c.WarningApplyDuration, "warning-apply-duration", c.WarningApplyDuration, "Time duration after which a warning is generated if request takes more time.")
+	fs.StringVar(&c.ExperimentalWarningApplyDuration, "experimental-warning-apply-duration", "", "Deprecated: use --warning-apply-duration.")
 	fs.BoolVar(&c.EnablePprof, "enable-pprof", c.EnablePprof, "Enable runtime profiling data via HTTP server. Address is at client URL + \"/debug/pprof/\"")
 	fs.BoolVar(&c.EnableV2, "enable-v2", c.EnableV2, "Accepted for etcd compatibility; Larch always serves the v2 API.")
 	fs.StringVar(&c.CertFile, "cert-file", "", "Path to the client server TLS cert file.")
@@ -256,6 +265,8 @@ type resolved struct {
 	// metricsURLs serve /metrics and /health only (--listen-metrics-urls).
 	metricsURLs []*url.URL
 	logLevel    string
+	// logOutputs is --log-outputs: "default", "stderr", "stdout" or paths.
+	logOutputs []string
 	// clientTLS and peerTLS are the listeners' TLS, if any of their
 	// URLs is https; peer TLS also secures the member's dials.
 	clientTLS, peerTLS *pki.TLSInfo
@@ -332,6 +343,18 @@ func (c serverConfig) resolve() (resolved, error) {
 	if _, err := parseLevel(c.LogLevel); err != nil {
 		return r, err
 	}
+	slowApply := c.WarningApplyDuration
+	if c.ExperimentalWarningApplyDuration != "" {
+		slowApply = c.ExperimentalWarningApplyDuration
+	}
+	warnApply, err := time.ParseDuration(slowApply)
+	if err != nil || warnApply <= 0 {
+		return r, fmt.Errorf("invalid value %q for --warning-apply-duration: a positive duration such as 100ms", slowApply)
+	}
+	r.logOutputs = commaList(string(c.LogOutputs))
+	if len(r.logOutputs) == 0 {
+		return r, errors.New("--log-outputs must name at least one output")
+	}
 	catchUp := c.SnapshotCatchupEntries
 	if c.ExperimentalSnapshotCatchupEntries != 0 {
 		catchUp = c.ExperimentalSnapshotCatchupEntries
@@ -369,6 +392,7 @@ func (c serverConfig) resolve() (resolved, error) {
 		AuthToken:              c.AuthToken,
 		AuthTokenTTL:           time.Duration(c.AuthTokenTTL) * time.Second,
 		BcryptCost:             int(c.BcryptCost),
+		WarningApplyDuration:   warnApply,
 	}
 	quota := c.QuotaBackendBytes
 	if quota == 0 {

@@ -182,7 +182,7 @@ func isZeroJSON(v json.RawMessage) bool {
 // on, as etcd's sample file spells them: a file that keeps them asks for
 // nothing Larch does not do, and is loaded without a warning.
 var etcdDefaults = map[string]any{
-	"logger": "zap", "log-outputs": []any{"stderr"}, "log-format": "json", "proxy": "off", "discovery-fallback": "proxy",
+	"logger": "zap", "log-format": "json", "proxy": "off", "discovery-fallback": "proxy",
 	"max-wals": 5.0, "max-snapshots": 5.0, "self-signed-cert-validity": 1.0, "proxy-failure-wait": 5000.0,
 	"proxy-refresh-interval": 30000.0, "proxy-dial-timeout": 1000.0, "proxy-write-timeout": 5000.0,
 	"enable-grpc-gateway": true, "pre-vote": true, "auto-compaction-mode": "periodic",

@@ -9,7 +9,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/larchkv/larch/pki"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -24,6 +24,7 @@ import (
 
 	"github.com/larchkv/larch/cluster"
 	"github.com/larchkv/larch/cluster/discovery"
+	"github.com/larchkv/larch/pki"
 	"github.com/larchkv/larch/v2api"
 	"github.com/larchkv/larch/v3api"
 )
@@ -55,7 +56,13 @@ func run(args []string) int {
 		return 2
 	}
 	level, _ := parseLevel(r.logLevel)
-	logger := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	out, closeLogs, err := logOutput(r.logOutputs)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "larch: %v\n", err)
+		return 2
+	}
+	defer closeLogs()
+	logger := slog.New(slog.NewJSONHandler(out, &slog.HandlerOptions{Level: level}))
 	slog.SetDefault(logger)
 	for _, w := range warnings {
 		logger.Warn(w)
@@ -389,4 +396,33 @@ func stoppedWaiting(err error, logger *slog.Logger) error {
 		return nil
 	}
 	return err
+}
+
+// logOutput opens --log-outputs: stderr ("default" too), stdout, or files
+// appended to (created 0600: logs may name keys).
+func logOutput(outputs []string) (io.Writer, func(), error) {
+	var ws []io.Writer
+	var files []*os.File
+	closeAll := func() {
+		for _, f := range files {
+			f.Close()
+		}
+	}
+	for _, o := range outputs {
+		switch o {
+		case "default", "stderr":
+			ws = append(ws, os.Stderr)
+		case "stdout":
+			ws = append(ws, os.Stdout)
+		default:
+			f, err := os.OpenFile(o, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
+			if err != nil {
+				closeAll()
+				return nil, nil, fmt.Errorf("--log-outputs: %w", err)
+			}
+			files = append(files, f)
+			ws = append(ws, f)
+		}
+	}
+	return io.MultiWriter(ws...), closeAll, nil
 }

@@ -1,0 +1,55 @@
+package clustertest
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/larchkv/larch/cluster"
+)
+
+// lockedBuffer is a log destination several goroutines write.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// TestSlowApplyIsLogged: a request whose apply takes longer than
+// WarningApplyDuration is logged with etcd's message, its operation and
+// key, and not its value.
+func TestSlowApplyIsLogged(t *testing.T) {
+	var logs lockedBuffer
+	c := New(t, Config{Size: 1, Tune: func(cfg *cluster.Config) {
+		cfg.WarningApplyDuration = time.Nanosecond
+		cfg.Logger = slog.New(slog.NewJSONHandler(&logs, nil))
+	}})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := c.Client().Put(ctx, "slow-key", "secret-value"); err != nil {
+		t.Fatal(err)
+	}
+	out := logs.String()
+	if !strings.Contains(out, `"msg":"apply request took too long"`) || !strings.Contains(out, `"expected-duration":"1ns"`) ||
+		!strings.Contains(out, `put key:\"slow-key\" value_size:12`) {
+		t.Fatalf("logs:\n%s", out)
+	}
+	if strings.Contains(out, "secret-value") {
+		t.Fatal("a slow apply's log holds the value")
+	}
+}
