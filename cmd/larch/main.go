@@ -160,8 +160,6 @@ func serve(r resolved, logger *slog.Logger) error {
 	}
 	if pool != nil {
 		pool.MarkStarted()
-	}
-	if pool != nil {
 		// A member that joined by token starts as a learner and votes once
 		// it has caught up; one restarted before that still must.
 		ctx, cancel := context.WithCancel(context.Background())
