@@ -75,17 +75,20 @@ func TestMetrics(t *testing.T) {
 	if _, err := cli.Delete(ctx, fmt.Sprintf("metrics/%02d", keys)); err != nil {
 		t.Fatal(err)
 	}
-	// The keyspace gauges read the newest member; wait until it has applied
-	// what the leader has (it has no event to wait on).
-	newest := c.Members()[2]
+	// The keyspace gauges read the member started last, which of the three
+	// that is depends on their start: wait until all have applied what the
+	// leader has (there is no event to wait on).
 	leader := c.WaitLeader()
 	deadline := time.Now().Add(10 * time.Second)
-	for newest.Server().AppliedIndex() < leader.Server().AppliedIndex() {
-		if time.Now().After(deadline) {
-			t.Fatal("the newest member did not catch up")
+	for _, m := range c.Members() {
+		for m.Server().AppliedIndex() < leader.Server().AppliedIndex() {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s did not catch up", m.Name)
+			}
+			time.Sleep(10 * time.Millisecond)
 		}
-		time.Sleep(10 * time.Millisecond)
 	}
+	newest := c.Members()[2]
 	f := scrape(t, newest)
 	for _, tc := range []struct {
 		name  string
