@@ -173,6 +173,16 @@ func (c *Config) validate() error {
 	if c.WarningApplyDuration == 0 {
 		c.WarningApplyDuration = DefaultWarningApplyDuration
 	}
+	c.fillPeerDial()
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return nil
+}
+
+// fillPeerDial gives the peer dialers their defaults: plain TCP, and no
+// TLS (dialing an https peer fails with ErrNoPeerTLS).
+func (c *Config) fillPeerDial() {
 	if c.PeerDial == nil {
 		c.PeerDial = (&net.Dialer{Timeout: time.Second, KeepAlive: 30 * time.Second}).DialContext
 	}
@@ -181,8 +191,4 @@ func (c *Config) validate() error {
 			return nil, ErrNoPeerTLS
 		}
 	}
-	if c.Logger == nil {
-		c.Logger = slog.Default()
-	}
-	return nil
 }

@@ -11,9 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -134,14 +132,7 @@ func (s *Server) serveJoin(w http.ResponseWriter, r *http.Request) {
 // start is refused: its data dir is gone, and a voter that forgot its log
 // and votes could lose acknowledged writes.
 func JoinAsLearner(ctx context.Context, cfg *Config, through []string, key []byte) error {
-	dial, dialTLS := cfg.PeerDial, cfg.PeerDialTLS
-	if dial == nil {
-		dial = (&net.Dialer{Timeout: time.Second}).DialContext
-	}
-	if dialTLS == nil {
-		dialTLS = func(context.Context, string, string) (net.Conn, error) { return nil, ErrNoPeerTLS }
-	}
-	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DialContext: dial, DialTLSContext: dialTLS}}
+	client := newPeerHTTPClient(cfg, 10*time.Second)
 	defer client.CloseIdleConnections()
 	t := time.NewTicker(joinRetry)
 	defer t.Stop()
@@ -271,7 +262,7 @@ func (n *joinNonces) first(sig string, now time.Time) bool {
 // HasData reports whether dataDir holds a member's log: such a member
 // restarts from it, and ignores bootstrap settings and discovery.
 func HasData(dataDir string) (bool, error) {
-	return wal.Exist(filepath.Join(dataDir, "member", "wal"))
+	return wal.Exist(memberDirs(dataDir).wal)
 }
 
 // PromoteSelf promotes this member, a learner, to a voter once it has

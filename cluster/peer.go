@@ -236,10 +236,16 @@ func promoteError(msg string) error {
 	return errors.New(msg)
 }
 
-func (s *Server) peerHTTPClient() *http.Client {
+func (s *Server) peerHTTPClient() *http.Client { return newPeerHTTPClient(&s.cfg, s.RequestTimeout()) }
+
+// newPeerHTTPClient is a client of other members' peer ports, dialing
+// with cfg's peer dialers (their defaults where unset).
+func newPeerHTTPClient(cfg *Config, timeout time.Duration) *http.Client {
+	c := *cfg
+	c.fillPeerDial()
 	return &http.Client{
-		Timeout:   s.RequestTimeout(),
-		Transport: &http.Transport{DialContext: s.cfg.PeerDial, DialTLSContext: s.cfg.PeerDialTLS, ResponseHeaderTimeout: s.RequestTimeout()},
+		Timeout:   timeout,
+		Transport: &http.Transport{DialContext: c.PeerDial, DialTLSContext: c.PeerDialTLS, ResponseHeaderTimeout: timeout},
 	}
 }
 

@@ -228,9 +228,8 @@ func NewServer(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.applied.init()
-	memberDir := filepath.Join(cfg.DataDir, "member")
-	walDir := filepath.Join(memberDir, "wal")
-	snapDir := filepath.Join(memberDir, "snap")
+	dirs := memberDirs(cfg.DataDir)
+	memberDir, walDir, snapDir := dirs.member, dirs.wal, dirs.snap
 	if err := os.MkdirAll(snapDir, 0o700); err != nil {
 		return nil, fmt.Errorf("cluster: create data dir: %w", err)
 	}
@@ -665,4 +664,12 @@ func sameURLs(a, b []string) bool {
 	slices.Sort(a)
 	slices.Sort(b)
 	return slices.Equal(a, b)
+}
+
+// dataDirs are the directories of a member's data dir, etcd's layout.
+type dataDirs struct{ member, wal, snap string }
+
+func memberDirs(dataDir string) dataDirs {
+	member := filepath.Join(dataDir, "member")
+	return dataDirs{member: member, wal: filepath.Join(member, "wal"), snap: filepath.Join(member, "snap")}
 }

@@ -164,17 +164,21 @@ type Pool struct {
 	// meta is what this member gossips; nodeName its memberlist name.
 	meta     Meta
 	nodeName string
-	// nodes is the other live members' metadata by memberlist node name,
-	// copied in the event callbacks: memberlist's Members() hands out
-	// nodes it goes on changing.
-	nodes map[string]Meta
-	// addrs is the other live nodes' gossip addresses, by node name.
-	addrs map[string]string
+	// nodes is the other live nodes by memberlist node name, copied in the
+	// event callbacks: memberlist's Members() hands out nodes it goes on
+	// changing.
+	nodes map[string]node
 	// proposed is the initial cluster whose hash meta.Set names.
 	proposed []Meta
 	// joined records whether a seed answered (or there were none);
 	// mismatch whether one answered in gossip this member cannot decrypt.
 	joined, mismatch bool
+}
+
+// node is another live node of the pool: its metadata and gossip address.
+type node struct {
+	meta Meta
+	addr string
 }
 
 // Start joins the pool: as a bootstrapping member, or, with started, as
@@ -184,7 +188,7 @@ func Start(cfg Config, started bool) (*Pool, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	p := &Pool{cfg: cfg, logger: cfg.Logger, changed: make(chan struct{}, 1), stopc: make(chan struct{}), nodes: map[string]Meta{}, addrs: map[string]string{}}
+	p := &Pool{cfg: cfg, logger: cfg.Logger, changed: make(chan struct{}, 1), stopc: make(chan struct{}), nodes: map[string]node{}}
 	p.meta = Meta{Name: cfg.Name, PeerURLs: cfg.PeerURLs, ClientURLs: cfg.ClientURLs, Size: cfg.Size, Phase: PhaseWaiting, Since: time.Now().UnixNano()}
 	if started {
 		p.meta.Phase, p.meta.Size = PhaseStarted, 0
@@ -326,8 +330,8 @@ func (p *Pool) otherSeeds() []string {
 func (p *Pool) absentSeeds() []string {
 	p.mu.Lock()
 	live := map[string]bool{}
-	for _, a := range p.addrs {
-		live[a] = true
+	for _, n := range p.nodes {
+		live[n.addr] = true
 	}
 	p.mu.Unlock()
 	var out []string
@@ -356,7 +360,7 @@ func (p *Pool) view() []Meta {
 	defer p.mu.Unlock()
 	out := []Meta{p.meta}
 	for _, name := range slices.Sorted(maps.Keys(p.nodes)) {
-		m := p.nodes[name]
+		m := p.nodes[name].meta
 		i := slices.IndexFunc(out, func(o Meta) bool { return o.Name == m.Name && slices.Equal(o.PeerURLs, m.PeerURLs) })
 		switch {
 		case i < 0:
@@ -385,10 +389,8 @@ func (p *Pool) noteNode(n *memberlist.Node, left bool) {
 	p.mu.Lock()
 	if left {
 		delete(p.nodes, n.Name)
-		delete(p.addrs, n.Name)
 	} else {
-		p.nodes[n.Name] = m
-		p.addrs[n.Name] = net.JoinHostPort(n.Addr.String(), strconv.Itoa(int(n.Port)))
+		p.nodes[n.Name] = node{meta: m, addr: net.JoinHostPort(n.Addr.String(), strconv.Itoa(int(n.Port)))}
 	}
 	p.mu.Unlock()
 	p.wake()
@@ -509,18 +511,7 @@ func (p *Pool) timeoutError(ctx context.Context, view []Meta) error {
 	}
 	seen := bootstrapping(view)
 	return fmt.Errorf("%w after %v: saw %d of %d members (%s), %d missing", ErrTimeout, p.cfg.Timeout, len(seen), p.cfg.Size,
-		joinNames(seen), max(0, p.cfg.Size-len(seen)))
-}
-
-func joinNames(ns []string) string {
-	var b bytes.Buffer
-	for i, n := range ns {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString(n)
-	}
-	return b.String()
+		strings.Join(seen, ", "), max(0, p.cfg.Size-len(seen)))
 }
 
 // MarkStarted tells the pool this member runs Raft, in the cluster it
@@ -565,6 +556,13 @@ func (e events) NotifyJoin(n *memberlist.Node)   { e.p.noteNode(n, false) }
 func (e events) NotifyLeave(n *memberlist.Node)  { e.p.noteNode(n, true) }
 func (e events) NotifyUpdate(n *memberlist.Node) { e.p.noteNode(n, false) }
 
+// memberlistLevels map memberlist's level prefixes to slog's; its INFO
+// is chatter about every probe, so it goes to debug.
+var memberlistLevels = []struct {
+	prefix string
+	level  slog.Level
+}{{"[ERR] ", slog.LevelError}, {"[WARN] ", slog.LevelWarn}, {"[INFO] ", slog.LevelDebug}, {"[DEBUG] ", slog.LevelDebug}}
+
 // logWriter turns memberlist's "[LEVEL] memberlist: ..." lines into
 // structured logs.
 type logWriter struct{ logger *slog.Logger }
@@ -572,9 +570,9 @@ type logWriter struct{ logger *slog.Logger }
 func (w logWriter) Write(b []byte) (int, error) {
 	msg := string(bytes.TrimSpace(b))
 	level := slog.LevelDebug
-	for prefix, l := range map[string]slog.Level{"[ERR] ": slog.LevelError, "[WARN] ": slog.LevelWarn, "[INFO] ": slog.LevelDebug, "[DEBUG] ": slog.LevelDebug} {
-		if i := bytes.Index(b, []byte(prefix)); i >= 0 {
-			level, msg = l, string(bytes.TrimSpace(b[i+len(prefix):]))
+	for _, l := range memberlistLevels {
+		if i := bytes.Index(b, []byte(l.prefix)); i >= 0 {
+			level, msg = l.level, string(bytes.TrimSpace(b[i+len(l.prefix):]))
 			break
 		}
 	}

@@ -2,8 +2,6 @@ package main
 
 import (
 	"crypto/tls"
-	"io"
-	"log/slog"
 	"testing"
 )
 
@@ -12,19 +10,11 @@ import (
 func TestAutoTLSClientCertAuth(t *testing.T) {
 	caDir := writeCA(t)
 	for _, cca := range []bool{false, true} {
-		args := autoTLSArgs(t, caDir)
+		var extra []string
 		if cca {
-			args = append(args, "--client-cert-auth")
+			extra = append(extra, "--client-cert-auth")
 		}
-		r, _, err := resolveArgs(t, args, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		stop, err := startAutoTLS(&r, slog.New(slog.NewTextHandler(io.Discard, nil)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		stop()
+		r := resolveAutoTLS(t, caDir, extra...)
 		srv, err := r.clientTLS.ServerConfig()
 		if err != nil {
 			t.Fatalf("client-cert-auth=%v: %v", cca, err)

@@ -19,13 +19,11 @@ func autoTLSArgs(t *testing.T, caDir string, extra ...string) []string {
 		"--initial-cluster", "m1=https://127.0.0.1:22380"}, extra...)
 }
 
-// TestAutoTLSKeepsTheTLSFlags (review 7): with --auto-tls/--peer-auto-tls
-// the CRL, allowed-CN and TLS version flags still hold.
-func TestAutoTLSKeepsTheTLSFlags(t *testing.T) {
-	caDir := writeCA(t)
-	crl := filepath.Join(t.TempDir(), "x.crl")
-	r, _, err := resolveArgs(t, autoTLSArgs(t, caDir, "--peer-cert-allowed-cn", "m9", "--peer-crl-file", crl,
-		"--client-crl-file", crl, "--tls-min-version", "TLS1.3"), nil)
+// resolveAutoTLS resolves a member with auto TLS on both ports and issues
+// its certificates.
+func resolveAutoTLS(t *testing.T, caDir string, extra ...string) resolved {
+	t.Helper()
+	r, _, err := resolveArgs(t, autoTLSArgs(t, caDir, extra...), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,6 +32,16 @@ func TestAutoTLSKeepsTheTLSFlags(t *testing.T) {
 		t.Fatal(err)
 	}
 	stop()
+	return r
+}
+
+// TestAutoTLSKeepsTheTLSFlags (review 7): with --auto-tls/--peer-auto-tls
+// the CRL, allowed-CN and TLS version flags still hold.
+func TestAutoTLSKeepsTheTLSFlags(t *testing.T) {
+	caDir := writeCA(t)
+	crl := filepath.Join(t.TempDir(), "x.crl")
+	r := resolveAutoTLS(t, caDir, "--peer-cert-allowed-cn", "m9", "--peer-crl-file", crl,
+		"--client-crl-file", crl, "--tls-min-version", "TLS1.3")
 	if !slices.Equal(r.peerTLS.AllowedCNs, []string{"m9"}) || r.peerTLS.CRLFile != crl || r.clientTLS.CRLFile != crl ||
 		r.peerTLS.MinVersion != tls.VersionTLS13 || r.clientTLS.MinVersion != tls.VersionTLS13 {
 		t.Fatalf("auto TLS dropped flags: peer %+v client %+v", *r.peerTLS, *r.clientTLS)
@@ -45,15 +53,7 @@ func TestAutoTLSKeepsTheTLSFlags(t *testing.T) {
 // `larchctl pki cert --profile client` from the same CA.
 func TestAutoPeerPortRefusesClientCertificates(t *testing.T) {
 	caDir := writeCA(t)
-	r, _, err := resolveArgs(t, autoTLSArgs(t, caDir), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	stop, err := startAutoTLS(&r, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	stop()
+	r := resolveAutoTLS(t, caDir)
 	srv, err := r.peerTLS.ServerConfig()
 	if err != nil {
 		t.Fatal(err)
