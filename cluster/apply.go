@@ -84,6 +84,7 @@ func (s *Server) runApply() {
 				s.appliedTerm = last.Term
 				s.applied.advance(last.Index)
 				proposalsApplied.Add(float64(n))
+				s.noteDBSize()
 				s.maybeSnapshot(last.Index, false)
 			}
 			if b.applied != nil {
@@ -91,6 +92,8 @@ func (s *Server) runApply() {
 			}
 		case <-s.snapshotNow:
 			s.maybeSnapshot(s.applied.current(), true)
+		case f := <-s.applyCalls:
+			f()
 		case <-s.stopping:
 			return
 		}
@@ -241,7 +244,12 @@ func (s *Server) applyV3(index uint64, r *pb.InternalRaftRequest) Result {
 	if res, ok := s.applyAuthRequest(index, r); ok {
 		return res
 	}
+	if err := s.refusedByAlarm(r); err != nil {
+		return Result{Err: err}
+	}
 	switch {
+	case r.Alarm != nil:
+		return s.applyAlarm(r.Alarm)
 	case r.V2 != nil:
 		return s.applyV2(r.V2)
 	case r.Put != nil:
@@ -333,27 +341,56 @@ func (s *Server) maybeSnapshot(index uint64, force bool) {
 	if force {
 		due = index > s.lastSnapIndex
 	}
-	if !due || !s.snapshotting.CompareAndSwap(false, true) {
+	if !due {
 		return
 	}
-	s.lastSnapIndex = index
-	st, err := s.captureState()
+	select {
+	case s.snapshotSem <- struct{}{}:
+	default:
+		return // one is being written
+	}
+	st, term, err := s.captureForSnapshot()
 	if err != nil {
-		s.snapshotting.Store(false)
-		s.fail(fmt.Errorf("cluster: capture state at index %d: %w", index, err))
+		<-s.snapshotSem
+		s.fail(err)
 		return
 	}
-	st.logBytes = s.bytesSinceSnap
-	s.bytesSinceSnap = 0
-	term := s.appliedTerm
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		defer s.snapshotting.Store(false)
+		defer func() { <-s.snapshotSem }()
 		if err := s.writeSnapshot(index, term, st); err != nil {
 			s.fail(fmt.Errorf("cluster: snapshot at index %d: %w", index, err))
 		}
 	}()
+}
+
+// captureForSnapshot captures the state at the applied index for a
+// snapshot file and restarts the cadence from there. Apply loop only.
+func (s *Server) captureForSnapshot() (stateView, uint64, error) {
+	index := s.applied.current()
+	s.lastSnapIndex = index
+	st, err := s.captureState()
+	if err != nil {
+		return st, 0, fmt.Errorf("cluster: capture state at index %d: %w", index, err)
+	}
+	s.bytesSinceSnap = 0
+	return st, s.appliedTerm, nil
+}
+
+// applyCall runs f in the apply loop, between two entries, and waits for
+// it: f sees the state machines at one index while nothing changes them.
+func (s *Server) applyCall(ctx context.Context, f func()) error {
+	done := make(chan struct{})
+	select {
+	case s.applyCalls <- func() { f(); close(done) }:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-s.stopping:
+		return ErrStopped
+	}
+	<-done
+	return nil
 }
 
 // stateView is a consistent copy of everything the state machines hold.
@@ -364,11 +401,11 @@ type stateView struct {
 	// leases and auth are the encoded lease and auth stores, small enough
 	// to encode here too.
 	leases, auth []byte
-	// logBytes is how much log was applied since the previous snapshot.
-	logBytes int64
-	kv       *mvcc.Snapshot
-	members  []Member
-	removed  []MemberID
+	// alarms are the encoded alarms.
+	alarms  []byte
+	kv      *mvcc.Snapshot
+	members []Member
+	removed []MemberID
 	// clusterVersion is "" until decided.
 	clusterVersion string
 	confState      raftpb.ConfState
@@ -397,7 +434,11 @@ func (s *Server) captureState() (stateView, error) {
 	if err != nil {
 		return stateView{}, err
 	}
-	return stateView{kv: s.kv.Snapshot(), v2: v2.Bytes(), leases: leases.Bytes(), auth: authState, members: s.Members(), removed: s.removedIDs(),
+	alarms, err := s.alarms.encode()
+	if err != nil {
+		return stateView{}, err
+	}
+	return stateView{kv: s.kv.Snapshot(), v2: v2.Bytes(), leases: leases.Bytes(), auth: authState, alarms: alarms, members: s.Members(), removed: s.removedIDs(),
 		clusterVersion: s.ClusterVersion(), confState: s.confStateCopy()}, nil
 }
 

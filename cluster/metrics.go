@@ -84,18 +84,38 @@ func (c stateCollector) Collect(ch chan<- prometheus.Metric) {
 	if s == nil {
 		return
 	}
-	size := float64(s.DBSize())
-	ch <- prometheus.MustNewConstMetric(c.size, prometheus.GaugeValue, size)
-	ch <- prometheus.MustNewConstMetric(c.inUse, prometheus.GaugeValue, size)
+	ch <- prometheus.MustNewConstMetric(c.size, prometheus.GaugeValue, float64(s.DBSize()))
+	ch <- prometheus.MustNewConstMetric(c.inUse, prometheus.GaugeValue, float64(s.DBSizeInUse()))
 	if r, err := s.KV().Range(mvcc.RangeRequest{Key: []byte{0}, End: []byte{0}, CountOnly: true}); err == nil {
 		ch <- prometheus.MustNewConstMetric(c.keys, prometheus.GaugeValue, float64(r.Count))
 	}
 }
 
-// DBSize is the keyspace's size as a snapshot would write it: Status's
-// db size, never 0 (etcdctl's endpoint status table divides by it). The
-// keyspace lives in memory, so the size in use is the same.
-func (s *Server) DBSize() int64 { return s.KV().Size() + mvcc.SnapshotFramingBytes }
+// DBSizeInUse is the keyspace's size as a snapshot would write it: what
+// Status reports as the size in use, never 0 (etcdctl's endpoint status
+// table divides by the size).
+func (s *Server) DBSizeInUse() int64 { return s.KV().Size() + mvcc.SnapshotFramingBytes }
+
+// DBSize is the largest the keyspace has been since the member started or
+// was last defragmented: Status's db size, and what the space quota is
+// checked against. Like the size of etcd's database file it does not
+// shrink when compaction frees space, only at Defragment, which writes the
+// state anew and gives the space back (the older log and snapshots on
+// disk, freed memory to the system). Checking the quota against it is what
+// makes an operator defragment before disarming NOSPACE, as on etcd.
+func (s *Server) DBSize() int64 { return max(s.dbSizeHigh.Load(), s.DBSizeInUse()) }
+
+// noteDBSize raises the high-water mark DBSize reports; the apply loop
+// calls it after each batch.
+func (s *Server) noteDBSize() {
+	inUse := s.DBSizeInUse()
+	for {
+		high := s.dbSizeHigh.Load()
+		if inUse <= high || s.dbSizeHigh.CompareAndSwap(high, inUse) {
+			return
+		}
+	}
+}
 
 // setCommitted records the commit index, for reads and the metric.
 func (s *Server) setCommitted(index uint64) {

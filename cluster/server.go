@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -112,6 +113,8 @@ type Server struct {
 	// Authenticate opened (per member, learned from the log); passwords
 	// checks passwords.
 	authStore *auth.Store
+	// alarms are the replicated alarms (alarm.go).
+	alarms    alarmSet
 	tokens    token.Provider
 	passwords *auth.Passwords
 	// replayedTo is the commit index the WAL held at start: entries up to
@@ -156,14 +159,22 @@ type Server struct {
 
 	// snapshotNow asks the apply loop for a snapshot outside the cadence.
 	snapshotNow chan struct{}
-	// snapshotting is set while a background snapshot is being written.
-	snapshotting   atomic.Bool
+	// snapshotSem is held while a snapshot is being written: by the
+	// background writer the apply loop starts, which never waits for it,
+	// or by Defragment, which does.
+	snapshotSem chan struct{}
+	// applyCalls carries functions to run in the apply loop, between
+	// entries: what must see the state at one index (applyCall).
+	applyCalls     chan func()
 	lastSnapIndex  uint64 // apply loop only
 	bytesSinceSnap int64  // apply loop only: entry bytes applied since the last snapshot
 	// lastSnapshotSize is the size of the newest snapshot file, set by the
 	// snapshot goroutine.
 	lastSnapshotSize atomic.Int64
 	appliedTerm      uint64 // apply loop only
+	// dbSizeHigh is the largest the keyspace grew since the start or the
+	// last Defragment: the "allocated" size (DBSize).
+	dbSizeHigh atomic.Int64
 
 	// readyc is closed once this member's attributes are published, which
 	// means every entry before the publish is applied: from then on local
@@ -204,6 +215,8 @@ func NewServer(cfg Config) (*Server, error) {
 		reports:       peerReports{wake: make(chan struct{}, 1)},
 		confChangeSem: make(chan struct{}, 1),
 		snapshotNow:   make(chan struct{}, 1),
+		snapshotSem:   make(chan struct{}, 1),
+		applyCalls:    make(chan func()),
 		applyc:        make(chan applyBatch, 256),
 		// Unbuffered, like raft.Node's: a proposal that gives up before the
 		// raft loop took it (no leader, say) never reaches the log.
@@ -466,7 +479,7 @@ func (s *Server) restart(walDir string, rcfg *raft.Config) error {
 	case err != nil:
 		return fmt.Errorf("cluster: load snapshot: %w", err)
 	default:
-		st, err := decodeSnapshot(data)
+		st, err := decodeSnapshot(bytes.NewReader(data))
 		if err != nil {
 			return fmt.Errorf("cluster: snapshot at index %d: %w", mark.Index, err)
 		}

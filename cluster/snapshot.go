@@ -1,11 +1,14 @@
 package cluster
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"math"
 	"time"
 
 	"go.etcd.io/raft/v3"
@@ -34,6 +37,7 @@ const (
 	sectionVersion   byte = 6
 	sectionLeases    byte = 7
 	sectionAuth      byte = 8
+	sectionAlarms    byte = 9
 )
 
 // errBadSnapshot marks a snapshot payload this build cannot read.
@@ -46,96 +50,147 @@ type restoredState struct {
 	auth    *auth.Store
 	members []Member
 	removed []MemberID
+	alarms  []Alarm
 	// clusterVersion is "" until decided.
 	clusterVersion string
 	confState      raftpb.ConfState
 }
 
-// encodeSnapshot encodes a captured state; sizeHint is the expected size
-// of its keyspace section.
-func encodeSnapshot(st stateView, sizeHint int64) ([]byte, error) {
-	var buf bytes.Buffer
-	buf.WriteString(snapshotMagic)
-	buf.WriteByte(snapshotVersion)
-	section := func(kind byte, data []byte) {
-		buf.WriteByte(kind)
-		buf.Write(binary.AppendUvarint(nil, uint64(len(data))))
-		buf.Write(data)
-	}
+// snapshotSection is one section of a snapshot payload, with its length
+// known before it is written, so a payload streams without being held in
+// memory: only the keyspace section is large, and it writes itself.
+type snapshotSection struct {
+	kind  byte
+	len   int64
+	write func(w io.Writer) error
+}
+
+func bytesSection(kind byte, data []byte) snapshotSection {
+	return snapshotSection{kind: kind, len: int64(len(data)), write: func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	}}
+}
+
+// snapshotPayload is a captured state ready to be written in the snapshot
+// format, as many times as needed, while the member goes on.
+type snapshotPayload struct {
+	sections []snapshotSection
+	// rev and keys describe the keyspace in it (snapshot status).
+	rev  int64
+	keys int
+}
+
+func newSnapshotPayload(st stateView) (*snapshotPayload, error) {
 	cs, err := st.confState.Marshal()
 	if err != nil {
 		return nil, err
 	}
-	section(sectionConfState, cs)
 	members, err := json.Marshal(st.members)
 	if err != nil {
 		return nil, err
 	}
-	section(sectionMembers, members)
-	var kv bytes.Buffer
-	// Growing a large buffer step by step costs more than the encoding.
-	kv.Grow(int(sizeHint))
-	if _, err := st.kv.WriteTo(&kv); err != nil {
-		return nil, err
-	}
-	section(sectionKV, kv.Bytes())
-	section(sectionV2, st.v2)
 	removed, err := json.Marshal(st.removed)
 	if err != nil {
 		return nil, err
 	}
-	section(sectionRemoved, removed)
-	section(sectionVersion, []byte(st.clusterVersion))
-	section(sectionLeases, st.leases)
-	section(sectionAuth, st.auth)
-	buf.WriteByte(sectionEnd)
-	return buf.Bytes(), nil
+	kv := st.kv
+	return &snapshotPayload{rev: kv.Rev(), keys: kv.KeyCount(), sections: []snapshotSection{
+		bytesSection(sectionConfState, cs),
+		bytesSection(sectionMembers, members),
+		{kind: sectionKV, len: kv.EncodedLen(), write: func(w io.Writer) error {
+			_, err := kv.WriteTo(w)
+			return err
+		}},
+		bytesSection(sectionV2, st.v2),
+		bytesSection(sectionRemoved, removed),
+		bytesSection(sectionVersion, []byte(st.clusterVersion)),
+		bytesSection(sectionLeases, st.leases),
+		bytesSection(sectionAuth, st.auth),
+		bytesSection(sectionAlarms, st.alarms),
+	}}, nil
 }
 
-func decodeSnapshot(data []byte) (restoredState, error) {
+// Len is the number of bytes WriteTo writes.
+func (p *snapshotPayload) Len() int64 {
+	n := int64(len(snapshotMagic) + 1 + 1)
+	for _, sec := range p.sections {
+		n += 1 + int64(uvarintLen(uint64(sec.len))) + sec.len
+	}
+	return n
+}
+
+func uvarintLen(x uint64) int {
+	var b [binary.MaxVarintLen64]byte
+	return binary.PutUvarint(b[:], x)
+}
+
+// WriteTo writes the payload: magic, version, then (kind byte, uvarint
+// length, bytes) per section, then a zero kind.
+func (p *snapshotPayload) WriteTo(w io.Writer) (int64, error) {
+	cw := &countingWriter{w: w}
+	bw := bufio.NewWriterSize(cw, 64<<10)
+	bw.WriteString(snapshotMagic)
+	bw.WriteByte(snapshotVersion)
+	for _, sec := range p.sections {
+		bw.WriteByte(sec.kind)
+		bw.Write(binary.AppendUvarint(nil, uint64(sec.len)))
+		before := cw.n + int64(bw.Buffered())
+		if err := sec.write(bw); err != nil {
+			return cw.n, err
+		}
+		if got := cw.n + int64(bw.Buffered()) - before; got != sec.len {
+			panic(fmt.Sprintf("cluster: snapshot section %d wrote %d bytes, announced %d", sec.kind, got, sec.len))
+		}
+	}
+	bw.WriteByte(sectionEnd)
+	err := bw.Flush()
+	return cw.n, err
+}
+
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// decodeSnapshot reads a snapshot payload from r, section by section: the
+// keyspace is rebuilt as it streams in, never held as bytes.
+func decodeSnapshot(r io.Reader) (restoredState, error) {
 	var st restoredState
-	if len(data) < len(snapshotMagic)+1 || string(data[:len(snapshotMagic)]) != snapshotMagic {
+	br := bufio.NewReaderSize(r, 64<<10)
+	head := make([]byte, len(snapshotMagic)+1)
+	if _, err := io.ReadFull(br, head); err != nil || string(head[:len(snapshotMagic)]) != snapshotMagic {
 		return st, fmt.Errorf("%w: no magic", errBadSnapshot)
 	}
-	if v := data[len(snapshotMagic)]; v != snapshotVersion {
+	if v := head[len(snapshotMagic)]; v != snapshotVersion {
 		return st, fmt.Errorf("%w: unknown version %d", errBadSnapshot, v)
 	}
-	rest := data[len(snapshotMagic)+1:]
 	for {
-		if len(rest) == 0 {
+		kind, err := br.ReadByte()
+		if err != nil {
 			return st, fmt.Errorf("%w: truncated", errBadSnapshot)
 		}
-		kind := rest[0]
-		rest = rest[1:]
 		if kind == sectionEnd {
 			break
 		}
-		n, w := binary.Uvarint(rest)
-		if w <= 0 || n > uint64(len(rest)-w) {
+		n, err := binary.ReadUvarint(br)
+		if err != nil || n > math.MaxInt64 {
 			return st, fmt.Errorf("%w: bad length of section %d", errBadSnapshot, kind)
 		}
-		body := rest[w : w+int(n)]
-		rest = rest[w+int(n):]
-		var err error
-		switch kind {
-		case sectionConfState:
-			err = st.confState.Unmarshal(body)
-		case sectionMembers:
-			err = json.Unmarshal(body, &st.members)
-		case sectionKV:
-			st.kv, err = mvcc.Restore(bytes.NewReader(body))
-		case sectionV2:
-			st.v2, err = tree.Restore(bytes.NewReader(body))
-		case sectionRemoved:
-			err = json.Unmarshal(body, &st.removed)
-		case sectionVersion:
-			st.clusterVersion = string(body)
-		case sectionLeases:
-			st.leases, err = lease.Restore(bytes.NewReader(body))
-		case sectionAuth:
-			st.auth, err = auth.Restore(body)
-		default:
-			err = fmt.Errorf("unknown section %d", kind)
+		body := &io.LimitedReader{R: br, N: int64(n)}
+		if kind == sectionKV {
+			st.kv, err = mvcc.Restore(body)
+		} else {
+			err = decodeSmallSection(&st, kind, body)
+		}
+		if err == nil && body.N != 0 {
+			err = fmt.Errorf("%d bytes short or unread", body.N)
 		}
 		if err != nil {
 			return st, fmt.Errorf("%w: section %d: %v", errBadSnapshot, kind, err)
@@ -145,6 +200,40 @@ func decodeSnapshot(data []byte) (restoredState, error) {
 		return st, fmt.Errorf("%w: no keyspace section", errBadSnapshot)
 	}
 	return st, nil
+}
+
+// decodeSmallSection reads one section other than the keyspace: these are
+// small enough to read whole.
+func decodeSmallSection(st *restoredState, kind byte, r *io.LimitedReader) error {
+	want := r.N
+	body, err := io.ReadAll(r)
+	if err != nil {
+		return err
+	}
+	if int64(len(body)) != want {
+		return fmt.Errorf("truncated: %d of %d bytes", len(body), want)
+	}
+	switch kind {
+	case sectionConfState:
+		return st.confState.Unmarshal(body)
+	case sectionMembers:
+		return json.Unmarshal(body, &st.members)
+	case sectionV2:
+		st.v2, err = tree.Restore(bytes.NewReader(body))
+	case sectionRemoved:
+		return json.Unmarshal(body, &st.removed)
+	case sectionVersion:
+		st.clusterVersion = string(body)
+	case sectionLeases:
+		st.leases, err = lease.Restore(bytes.NewReader(body))
+	case sectionAuth:
+		st.auth, err = auth.Restore(body)
+	case sectionAlarms:
+		return json.Unmarshal(body, &st.alarms)
+	default:
+		return fmt.Errorf("unknown section %d", kind)
+	}
+	return err
 }
 
 // restoreState replaces the state machines' state with a snapshot's, in
@@ -169,6 +258,7 @@ func (s *Server) restoreState(st restoredState) {
 	// and a simple token always stands for the current revision. Clients
 	// log in again.
 	s.tokens.Clear()
+	s.alarms.replaceWith(st.alarms)
 	s.membersMu.Lock()
 	defer s.membersMu.Unlock()
 	s.confState = st.confState
@@ -196,7 +286,7 @@ func (s *Server) applySnapshot(meta raftpb.SnapshotMetadata) error {
 	if err != nil {
 		return fmt.Errorf("cluster: load received snapshot: %w", err)
 	}
-	st, err := decodeSnapshot(data)
+	st, err := decodeSnapshot(bytes.NewReader(data))
 	if err != nil {
 		return fmt.Errorf("cluster: received snapshot at index %d: %w", meta.Index, err)
 	}
@@ -218,13 +308,14 @@ func (s *Server) applySnapshot(meta raftpb.SnapshotMetadata) error {
 // a mark, which restart skips for the previous snapshot, whose entries are
 // all still in the WAL.
 func (s *Server) writeSnapshot(index, term uint64, st stateView) error {
-	data, err := encodeSnapshot(st, s.lastSnapshotSize.Load()+st.logBytes)
+	payload, err := newSnapshotPayload(st)
 	if err != nil {
 		return err
 	}
+	size := payload.Len()
 	mark := wal.SnapshotMark{Index: index, Term: term}
 	start := time.Now()
-	if err := s.snapshotter.Save(mark, data); err != nil {
+	if err := s.snapshotter.SaveFrom(mark, size, payload); err != nil {
 		return err
 	}
 	backendCommitSeconds.Observe(time.Since(start).Seconds())
@@ -242,7 +333,7 @@ func (s *Server) writeSnapshot(index, term uint64, st stateView) error {
 	if err != nil {
 		return err
 	}
-	s.lastSnapshotSize.Store(int64(len(data)))
+	s.lastSnapshotSize.Store(size)
 	// After a restart from a snapshot the in-memory log starts there, so
 	// either call may find its work already done; that is not an error.
 	// Raft's copy needs no data: a peer that needs it is sent the file.
@@ -263,7 +354,7 @@ func (s *Server) writeSnapshot(index, term uint64, st stateView) error {
 	if err := s.snapshotter.Release(snapshotsKept); err != nil {
 		s.logger.Warn("releasing old snapshots", "error", err)
 	}
-	s.logger.Info("saved snapshot", "index", index, "term", term, "bytes", len(data))
+	s.logger.Info("saved snapshot", "index", index, "term", term, "bytes", size)
 	return nil
 }
 

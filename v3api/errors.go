@@ -33,6 +33,8 @@ var grpcErrors = []struct {
 	{mvcc.ErrCompacted, rpctypes.ErrGRPCCompacted},
 	{mvcc.ErrFutureRev, rpctypes.ErrGRPCFutureRev},
 	{cluster.ErrRequestTooLarge, rpctypes.ErrGRPCRequestTooLarge},
+	{cluster.ErrNoSpace, rpctypes.ErrGRPCNoSpace},
+	{cluster.ErrCorrupt, rpctypes.ErrGRPCCorrupt},
 	{cluster.ErrTimeout, rpctypes.ErrGRPCTimeout},
 	{cluster.ErrStopped, rpctypes.ErrGRPCStopped},
 	{cluster.ErrNoLeader, rpctypes.ErrGRPCNoLeader},

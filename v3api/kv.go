@@ -42,6 +42,9 @@ func (k *kvServer) Range(ctx context.Context, r *pb.RangeRequest) (*pb.RangeResp
 }
 
 func (k *kvServer) Put(ctx context.Context, r *pb.PutRequest) (*pb.PutResponse, error) {
+	if err := k.s.checkQuota(ctx, cluster.PutCost(r)); err != nil {
+		return nil, err
+	}
 	if err := mvcc.ValidatePut(wire.PutRequest(r)); err != nil {
 		return nil, togRPCError(err)
 	}
@@ -66,6 +69,9 @@ func (k *kvServer) DeleteRange(ctx context.Context, r *pb.DeleteRangeRequest) (*
 }
 
 func (k *kvServer) Txn(ctx context.Context, r *pb.TxnRequest) (*pb.TxnResponse, error) {
+	if err := k.s.checkQuota(ctx, cluster.TxnCost(r)); err != nil {
+		return nil, err
+	}
 	req := wire.TxnRequest(r)
 	if err := mvcc.ValidateTxn(req, k.s.cfg.MaxTxnOps); err != nil {
 		return nil, togRPCError(err)

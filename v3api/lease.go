@@ -3,12 +3,13 @@ package v3api
 import (
 	"context"
 	"errors"
-	"github.com/larchkv/larch/auth"
 	"io"
 
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 
+	"github.com/larchkv/larch/auth"
+	"github.com/larchkv/larch/cluster"
 	"github.com/larchkv/larch/tree/lease"
 )
 
@@ -18,6 +19,9 @@ type leaseServer struct {
 }
 
 func (l *leaseServer) LeaseGrant(ctx context.Context, r *pb.LeaseGrantRequest) (*pb.LeaseGrantResponse, error) {
+	if err := l.s.checkQuota(ctx, cluster.LeaseGrantCost); err != nil {
+		return nil, err
+	}
 	if r.TTL > lease.MaxTTL {
 		return nil, rpctypes.ErrGRPCLeaseTTLTooLarge
 	}

@@ -2,7 +2,10 @@ package v3api
 
 import (
 	"context"
+	"crypto/sha256"
+	"hash"
 	"net/url"
+	"time"
 
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
@@ -22,12 +25,11 @@ func (m *maintenanceServer) Status(ctx context.Context, r *pb.StatusRequest) (*p
 		return nil, err
 	}
 	member := m.s.member
-	dbSize := member.DBSize()
 	resp := &pb.StatusResponse{
 		Header:           &pb.ResponseHeader{},
 		Version:          ServerVersion,
-		DbSize:           dbSize,
-		DbSizeInUse:      dbSize,
+		DbSize:           member.DBSize(),
+		DbSizeInUse:      member.DBSizeInUse(),
 		Leader:           uint64(member.Leader()),
 		RaftIndex:        member.CommittedIndex(),
 		RaftTerm:         member.Term(),
@@ -40,8 +42,15 @@ func (m *maintenanceServer) Status(ctx context.Context, r *pb.StatusRequest) (*p
 	if resp.Leader == 0 {
 		resp.Errors = append(resp.Errors, rpctypes.ErrGRPCNoLeader.Error())
 	}
+	for _, a := range member.Alarms() {
+		resp.Errors = append(resp.Errors, alarmToPB(a).String())
+	}
 	m.s.fillHeader(resp.Header)
 	return resp, nil
+}
+
+func alarmToPB(a cluster.Alarm) *pb.AlarmMember {
+	return &pb.AlarmMember{MemberID: uint64(a.Member), Alarm: a.Type}
 }
 
 func (m *maintenanceServer) Hash(ctx context.Context, r *pb.HashRequest) (*pb.HashResponse, error) {
@@ -196,36 +205,103 @@ func (m *maintenanceServer) MoveLeader(ctx context.Context, r *pb.MoveLeaderRequ
 	return &pb.MoveLeaderResponse{}, nil
 }
 
-// Alarm lists and clears alarms. No alarm can be raised yet (space quotas
-// and corruption checks arrive later), so the list is always empty and
-// there is never anything to clear; raising one by hand is not supported.
+// Alarm lists, raises and clears alarms, through Raft as in etcd.
 func (m *maintenanceServer) Alarm(ctx context.Context, r *pb.AlarmRequest) (*pb.AlarmResponse, error) {
 	if _, err := m.s.callerOf(ctx); err != nil {
 		return nil, togRPCError(err)
 	}
-	if r.Action == pb.AlarmRequest_ACTIVATE {
-		return nil, status.Error(codes.Unimplemented, "method Alarm with action ACTIVATE not implemented")
+	ctx, cancel := context.WithTimeout(ctx, m.s.member.RequestTimeout())
+	defer cancel()
+	resp, err := m.s.member.Alarm(ctx, r)
+	if err != nil {
+		return nil, togRPCError(err)
 	}
-	resp := &pb.AlarmResponse{Header: &pb.ResponseHeader{}}
 	m.s.fillHeader(resp.Header)
 	return resp, nil
 }
 
-// Defragment, Snapshot and Downgrade are not served yet (the operations
-// issue brings them); the caller is checked first, as etcd does, so that
-// only root learns that.
+// Defragment writes this member's state anew and gives back the space
+// compaction freed (cluster.Server.Defragment). etcd answers with an empty
+// message, without a header.
 func (m *maintenanceServer) Defragment(ctx context.Context, r *pb.DefragmentRequest) (*pb.DefragmentResponse, error) {
 	if err := m.s.checkAdmin(ctx); err != nil {
 		return nil, err
 	}
-	return nil, status.Error(codes.Unimplemented, "method Defragment not implemented")
+	if _, err := m.s.member.Defragment(ctx); err != nil {
+		return nil, togRPCError(err)
+	}
+	return &pb.DefragmentResponse{}, nil
 }
 
+// snapshotChunkSize is how much of a snapshot one message carries, etcd's size.
+const snapshotChunkSize = 32 << 10
+
+// Snapshot streams a point-in-time copy of the whole state, as etcd streams
+// its database: chunks with the bytes still to come, then one message with
+// the SHA-256 of everything sent, which `snapshot restore` checks.
 func (m *maintenanceServer) Snapshot(r *pb.SnapshotRequest, stream pb.Maintenance_SnapshotServer) error {
-	if err := m.s.checkAdmin(stream.Context()); err != nil {
+	ctx := stream.Context()
+	if err := m.s.checkAdmin(ctx); err != nil {
 		return err
 	}
-	return status.Error(codes.Unimplemented, "method Snapshot not implemented")
+	snap, err := m.s.member.Snapshot(ctx)
+	if err != nil {
+		return togRPCError(err)
+	}
+	total := snap.Len()
+	m.s.logger.Info("sending snapshot to client", "total-bytes", total, "revision", snap.Revision())
+	start := time.Now()
+	w := &snapshotSender{stream: stream, hash: sha256.New(), left: total, buf: make([]byte, 0, snapshotChunkSize)}
+	if _, err := snap.WriteTo(w); err != nil {
+		return togRPCError(err)
+	}
+	if err := w.flush(); err != nil {
+		return togRPCError(err)
+	}
+	if w.left != 0 {
+		return status.Errorf(codes.Internal, "v3api: snapshot wrote %d bytes fewer than announced", w.left)
+	}
+	if err := stream.Send(&pb.SnapshotResponse{Blob: w.hash.Sum(nil), Version: StorageVersion}); err != nil {
+		return togRPCError(err)
+	}
+	m.s.logger.Info("sent snapshot to client", "total-bytes", total, "took", time.Since(start).String())
+	return nil
+}
+
+// snapshotSender cuts what is written to it into SnapshotResponse messages.
+type snapshotSender struct {
+	stream pb.Maintenance_SnapshotServer
+	hash   hash.Hash
+	left   int64 // bytes not yet sent
+	buf    []byte
+}
+
+func (w *snapshotSender) Write(p []byte) (int, error) {
+	n := len(p)
+	for len(p) > 0 {
+		k := min(len(p), snapshotChunkSize-len(w.buf))
+		w.buf = append(w.buf, p[:k]...)
+		p = p[k:]
+		if len(w.buf) == snapshotChunkSize {
+			if err := w.flush(); err != nil {
+				return n - len(p), err
+			}
+		}
+	}
+	return n, nil
+}
+
+func (w *snapshotSender) flush() error {
+	if len(w.buf) == 0 {
+		return nil
+	}
+	w.left -= int64(len(w.buf))
+	w.hash.Write(w.buf)
+	// Send may keep the message until it is written out: each message
+	// gets a buffer of its own.
+	err := w.stream.Send(&pb.SnapshotResponse{RemainingBytes: uint64(max(w.left, 0)), Blob: w.buf, Version: StorageVersion})
+	w.buf = make([]byte, 0, snapshotChunkSize)
+	return err
 }
 
 func (m *maintenanceServer) Downgrade(ctx context.Context, r *pb.DowngradeRequest) (*pb.DowngradeResponse, error) {

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -465,9 +466,9 @@ func (s *Server) serveVersion(w http.ResponseWriter, r *http.Request) {
 }
 
 // serveHealth answers etcd's /health: healthy when no alarm is raised
-// (none can be yet), there is a leader and a read succeeds, linearizable
-// unless ?serializable=true, which also skips the leader check. The JSON
-// goes out as text/plain, as etcd's does.
+// (but those named by ?exclude=NOSPACE…), there is a leader and a read
+// succeeds, linearizable unless ?serializable=true, which also skips the
+// leader check. The JSON goes out as text/plain, as etcd's does.
 func (s *Server) serveHealth(w http.ResponseWriter, r *http.Request) {
 	if !allowMethod(w, r, http.MethodGet) {
 		return
@@ -478,7 +479,9 @@ func (s *Server) serveHealth(w http.ResponseWriter, r *http.Request) {
 	}
 	serializable := r.URL.Query().Get("serializable") == "true"
 	h := health{Health: "true"}
-	if !serializable && s.member.Leader() == 0 {
+	if alarm := s.firstAlarm(r.URL.Query()["exclude"]); alarm != "" {
+		h = health{Health: "false", Reason: "ALARM " + alarm}
+	} else if !serializable && s.member.Leader() == 0 {
 		h = health{Health: "false", Reason: "RAFT NO LEADER"}
 	} else if err := s.readCheck(r.Context(), serializable); err != nil {
 		h = health{Health: "false", Reason: "RANGE ERROR:" + err.Error()}
@@ -489,6 +492,21 @@ func (s *Server) serveHealth(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	_, _ = w.Write(b) // no Content-Type: etcd's is sniffed, text/plain
+}
+
+// firstAlarm names the first raised alarm not excluded, "" if none.
+func (s *Server) firstAlarm(excluded []string) string {
+	for _, a := range s.member.Alarms() {
+		name := a.Type.String()
+		if slices.Contains(excluded, name) {
+			continue
+		}
+		if a.Type != pb.AlarmType_NOSPACE && a.Type != pb.AlarmType_CORRUPT {
+			return "UNKNOWN"
+		}
+		return name
+	}
+	return ""
 }
 
 // readCheck is the read etcd's health checks make: a linearizable one
@@ -532,11 +550,19 @@ func (s *Server) handleProbes(mux *http.ServeMux) {
 	}{
 		{"/livez", []probe{serializable}},
 		{"/readyz", []probe{
-			// No alarm can be raised yet, so data_corruption always passes;
-			// a Larch member is never a learner yet.
-			{"data_corruption", func(context.Context) error { return nil }},
+			{"data_corruption", func(context.Context) error {
+				if s.member.HasAlarm(pb.AlarmType_CORRUPT) {
+					return errors.New("alarm activated: CORRUPT")
+				}
+				return nil
+			}},
 			{"linearizable_read", func(ctx context.Context) error { return s.readCheck(ctx, false) }},
-			{"non_learner", func(context.Context) error { return nil }},
+			{"non_learner", func(context.Context) error {
+				if s.member.IsLearner() {
+					return errors.New("not supported for learner")
+				}
+				return nil
+			}},
 			serializable,
 		}},
 	} {

@@ -39,6 +39,8 @@ type Config struct {
 	Token string
 	// Tune, if set, adjusts every member's configuration before it starts.
 	Tune func(*cluster.Config)
+	// TuneAPI, if set, adjusts every member's client API configuration.
+	TuneAPI func(*v3api.Config)
 	// Handlers, if set, returns more HTTP handlers, by mux pattern, for a
 	// member's client URL next to the v3 API (v3api.Config.Handlers): the
 	// v2 API's, for one. It is called each time the member starts.
@@ -54,6 +56,8 @@ type Cluster struct {
 	t     testing.TB
 	token string
 	tune  func(*cluster.Config)
+	// tuneAPI is Config.TuneAPI.
+	tuneAPI func(*v3api.Config)
 	// handlers is Config.Handlers.
 	handlers func(*cluster.Server) map[string]http.Handler
 	peerTLS  func(name string) pki.TLSInfo
@@ -89,7 +93,7 @@ func New(t testing.TB, cfg Config) *Cluster {
 	if cfg.Token == "" {
 		cfg.Token = "clustertest"
 	}
-	c := &Cluster{t: t, token: cfg.Token, tune: cfg.Tune, handlers: cfg.Handlers, peerTLS: cfg.PeerTLS, drops: map[[2]cluster.MemberID]bool{}}
+	c := &Cluster{t: t, token: cfg.Token, tune: cfg.Tune, tuneAPI: cfg.TuneAPI, handlers: cfg.Handlers, peerTLS: cfg.PeerTLS, drops: map[[2]cluster.MemberID]bool{}}
 	var initial []cluster.InitialMember
 	for i := range cfg.Size {
 		m := c.newMember(fmt.Sprintf("m%d", i+1))
@@ -286,7 +290,11 @@ func (m *Member) start() error {
 	if m.c.handlers != nil {
 		handlers = m.c.handlers(srv)
 	}
-	api, err := v3api.New(srv, v3api.Config{Logger: cfg.Logger, Handlers: handlers})
+	apiCfg := v3api.Config{Logger: cfg.Logger, Handlers: handlers}
+	if m.c.tuneAPI != nil {
+		m.c.tuneAPI(&apiCfg)
+	}
+	api, err := v3api.New(srv, apiCfg)
 	if err != nil {
 		clientL.Close()
 		srv.Stop()

@@ -1,10 +1,12 @@
 package wal
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"io"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -72,7 +74,13 @@ func parseSnapName(name string) (SnapshotMark, bool) {
 // is synced, renamed to its final name, and made durable in the directory by
 // syncing it. A crash leaves either the complete file or none. Record the
 // mark in the WAL (WAL.SaveSnapshot) only after Save returns.
-func (s *Snapshotter) Save(mark SnapshotMark, data []byte) (err error) {
+func (s *Snapshotter) Save(mark SnapshotMark, data []byte) error {
+	return s.SaveFrom(mark, int64(len(data)), bytes.NewReader(data))
+}
+
+// SaveFrom is Save for data that writes itself: src writes exactly size
+// bytes, streamed into the file, so a large snapshot is never held whole.
+func (s *Snapshotter) SaveFrom(mark SnapshotMark, size int64, src io.WriterTo) (err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.fs.MkdirAll(s.dir, 0o700); err != nil {
@@ -95,17 +103,18 @@ func (s *Snapshotter) Save(mark SnapshotMark, data []byte) (err error) {
 	hdr = append(hdr, snapMagic...)
 	hdr = binary.LittleEndian.AppendUint32(hdr, snapFormat)
 	hdr = appendMarkPayload(hdr, mark)
-	hdr = binary.LittleEndian.AppendUint64(hdr, uint64(len(data)))
-	crc := crc32.Update(crc32.Checksum(hdr, castagnoli), castagnoli, data)
-	trailer := binary.LittleEndian.AppendUint32(nil, crc)
-
-	// Three writes rather than one copy of a possibly large snapshot.
+	hdr = binary.LittleEndian.AppendUint64(hdr, uint64(size))
+	fw := &fileWriter{f: f, crc: crc32.Update(0, castagnoli, hdr)}
 	_, err = f.WriteAt(hdr, 0)
+	fw.off = snapHeaderSize
 	if err == nil {
-		_, err = f.WriteAt(data, snapHeaderSize)
+		_, err = src.WriteTo(fw)
+	}
+	if err == nil && fw.off-snapHeaderSize != size {
+		err = fmt.Errorf("wal: snapshot data is %d bytes, announced %d", fw.off-snapHeaderSize, size)
 	}
 	if err == nil {
-		_, err = f.WriteAt(trailer, snapHeaderSize+int64(len(data)))
+		_, err = f.WriteAt(binary.LittleEndian.AppendUint32(nil, fw.crc), fw.off)
 	}
 	if err == nil {
 		err = f.Sync()
@@ -120,6 +129,21 @@ func (s *Snapshotter) Save(mark SnapshotMark, data []byte) (err error) {
 		return err
 	}
 	return s.fs.SyncDir(s.dir)
+}
+
+// fileWriter appends to a File, which only writes at offsets, and keeps
+// the checksum of what it wrote.
+type fileWriter struct {
+	f   File
+	off int64
+	crc uint32
+}
+
+func (w *fileWriter) Write(p []byte) (int, error) {
+	n, err := w.f.WriteAt(p, w.off)
+	w.crc = crc32.Update(w.crc, castagnoli, p[:n])
+	w.off += int64(n)
+	return n, err
 }
 
 // Load returns the newest valid snapshot. A corrupt file is logged, renamed

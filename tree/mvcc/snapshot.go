@@ -11,6 +11,7 @@ import (
 	"io"
 	"math"
 	"slices"
+	"sync"
 
 	"github.com/google/btree"
 )
@@ -22,6 +23,10 @@ type Snapshot struct {
 	tree       *btree.BTreeG[keyEntry]
 	rev        int64
 	compactRev int64
+
+	// bodyLen is the encoded body's length, counted once (EncodedLen).
+	bodyLenOnce sync.Once
+	bodyLen     int64
 }
 
 // Snapshot returns a view of the store as it is now. It costs O(1): the
@@ -60,18 +65,33 @@ const (
 	headerSize     = 8 + 4 + 8
 )
 
+// EncodedLen is the number of bytes WriteTo writes. The first call walks
+// the snapshot once to count them.
+func (v *Snapshot) EncodedLen() int64 { return headerSize + v.encodedBodyLen() + 4 }
+
+func (v *Snapshot) encodedBodyLen() int64 {
+	v.bodyLenOnce.Do(func() {
+		var size encoder
+		v.encodeBody(&size)
+		v.bodyLen = size.n
+	})
+	return v.bodyLen
+}
+
+// KeyCount is the number of keys the snapshot holds, deleted ones with
+// history included.
+func (v *Snapshot) KeyCount() int { return v.tree.Len() }
+
 // WriteTo writes the snapshot in the format above. It reads only the
 // snapshot, so it may run on any goroutine while the Store takes writes.
 func (v *Snapshot) WriteTo(w io.Writer) (int64, error) {
-	var size encoder
-	v.encodeBody(&size)
 
 	cw := &crcWriter{w: w, crc: crc32.New(castagnoli)}
 	bw := bufio.NewWriterSize(cw, 64<<10)
 	var hdr [headerSize]byte
 	copy(hdr[:], snapshotMagic)
 	binary.BigEndian.PutUint32(hdr[8:], snapshotFormat)
-	binary.BigEndian.PutUint64(hdr[12:], uint64(size.n))
+	binary.BigEndian.PutUint64(hdr[12:], uint64(v.encodedBodyLen()))
 	enc := encoder{w: bw}
 	enc.raw(hdr[:])
 	v.encodeBody(&enc)
