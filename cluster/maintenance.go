@@ -15,13 +15,27 @@ import (
 // changes while it is written is held twice.
 type StateSnapshot struct{ p *snapshotPayload }
 
-// Len is the number of bytes WriteTo writes.
-func (s *StateSnapshot) Len() int64 { return s.p.Len() }
+// backupAlign is what a backup's payload is padded to a multiple of:
+// etcd's client tells a saved snapshot has its checksum by the file's size,
+// 32 bytes past a multiple of 512, as a bbolt file plus a SHA-256 is.
+const backupAlign = 512
 
-// WriteTo writes the snapshot payload (the format `snapshot restore` reads,
-// without the checksum a backup stream appends).
+// Len is the number of bytes WriteTo writes.
+func (s *StateSnapshot) Len() int64 {
+	n := s.p.Len()
+	return n + (backupAlign-n%backupAlign)%backupAlign
+}
+
+// WriteTo writes the snapshot payload, the format `snapshot restore`
+// reads, padded with zeros to Len. The checksum a backup ends with is the
+// sender's to add.
 func (s *StateSnapshot) WriteTo(w io.Writer) (int64, error) {
-	return s.p.WriteTo(w)
+	n, err := s.p.WriteTo(w)
+	if err != nil {
+		return n, err
+	}
+	pad, err := w.Write(make([]byte, s.Len()-n))
+	return n + int64(pad), err
 }
 
 // Revision is the keyspace revision the snapshot was taken at.

@@ -319,7 +319,7 @@ func (s *Server) bootstrap(walDir string, rcfg *raft.Config) error {
 	var ids []MemberID
 	var peers []raft.Peer
 	var self *Member
-	if err := s.checkInitialCluster(); err != nil {
+	if err := checkInitialCluster(&s.cfg); err != nil {
 		return err
 	}
 	for _, im := range s.cfg.InitialCluster {
@@ -385,11 +385,11 @@ func (s *Server) createLog(walDir string, rcfg *raft.Config, meta walMetadata) (
 
 // checkInitialCluster refuses an --initial-cluster that cannot describe
 // this member's cluster.
-func (s *Server) checkInitialCluster() error {
+func checkInitialCluster(cfg *Config) error {
 	var self *InitialMember
 	seen := map[string]string{}
 	names := map[string]bool{}
-	for i, im := range s.cfg.InitialCluster {
+	for i, im := range cfg.InitialCluster {
 		if names[im.Name] {
 			return fmt.Errorf("cluster: member name %q appears twice in the initial cluster", im.Name)
 		}
@@ -400,15 +400,15 @@ func (s *Server) checkInitialCluster() error {
 			}
 			seen[u] = im.Name
 		}
-		if im.Name == s.cfg.Name {
-			self = &s.cfg.InitialCluster[i]
+		if im.Name == cfg.Name {
+			self = &cfg.InitialCluster[i]
 		}
 	}
 	if self == nil {
-		return fmt.Errorf("cluster: couldn't find local name %q in the initial cluster configuration", s.cfg.Name)
+		return fmt.Errorf("cluster: couldn't find local name %q in the initial cluster configuration", cfg.Name)
 	}
-	if len(s.cfg.PeerURLs) > 0 && !sameURLs(self.PeerURLs, s.cfg.PeerURLs) {
-		return fmt.Errorf("cluster: --initial-cluster has %s=%v but --initial-advertise-peer-urls has %v", s.cfg.Name, self.PeerURLs, s.cfg.PeerURLs)
+	if len(cfg.PeerURLs) > 0 && !sameURLs(self.PeerURLs, cfg.PeerURLs) {
+		return fmt.Errorf("cluster: --initial-cluster has %s=%v but --initial-advertise-peer-urls has %v", cfg.Name, self.PeerURLs, cfg.PeerURLs)
 	}
 	return nil
 }
@@ -437,7 +437,7 @@ func (s *Server) warnIfFlagsDescribeAnotherCluster() {
 // told about, and starts Raft with no configuration of its own; the leader
 // sends it the log, or a snapshot, with the membership in it.
 func (s *Server) join(walDir string, rcfg *raft.Config) error {
-	if err := s.checkInitialCluster(); err != nil {
+	if err := checkInitialCluster(&s.cfg); err != nil {
 		return err
 	}
 	peerURLs := s.cfg.PeerURLs

@@ -41,6 +41,9 @@ type Config struct {
 	Tune func(*cluster.Config)
 	// TuneAPI, if set, adjusts every member's client API configuration.
 	TuneAPI func(*v3api.Config)
+	// Prepare, if set, is called with each member's complete configuration
+	// before New first starts it, to fill its data dir (snapshot restore).
+	Prepare func(*cluster.Config) error
 	// Handlers, if set, returns more HTTP handlers, by mux pattern, for a
 	// member's client URL next to the v3 API (v3api.Config.Handlers): the
 	// v2 API's, for one. It is called each time the member starts.
@@ -104,6 +107,11 @@ func New(t testing.TB, cfg Config) *Cluster {
 	errs := make([]error, len(c.members))
 	for i, m := range c.members {
 		m.cfg.InitialCluster = initial
+		if cfg.Prepare != nil {
+			if err := cfg.Prepare(&m.cfg); err != nil {
+				t.Fatal(err)
+			}
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

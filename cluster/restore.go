@@ -1,0 +1,236 @@
+package cluster
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"log/slog"
+	"os"
+	"slices"
+
+	"go.etcd.io/raft/v3/raftpb"
+
+	"github.com/larchkv/larch/cluster/wal"
+)
+
+// A backup is what Maintenance.Snapshot streams and `snapshot save`
+// writes: the snapshot payload, then the SHA-256 of the payload. The
+// functions here read one offline: `snapshot status` and `snapshot
+// restore`, which builds the data dir of a member of a new cluster.
+
+// backupHashSize is the length of a backup's checksum trailer.
+const backupHashSize = sha256.Size
+
+var (
+	// ErrBackupHash is returned for a backup whose checksum does not match
+	// its contents: truncated or altered.
+	ErrBackupHash = errors.New("snapshot file is truncated or altered: its sha256 checksum does not match")
+	// ErrBackupNoHash is returned for a file too short to hold a checksum,
+	// unless the check is skipped.
+	ErrBackupNoHash = errors.New("snapshot missing hash but --skip-hash-check=false")
+	// ErrDataDirNotEmpty is returned by RestoreBackup for a data dir that
+	// already holds something.
+	ErrDataDirNotEmpty = errors.New("data-dir not empty or could not be read")
+)
+
+// BackupStatus describes a backup file (`snapshot status`).
+type BackupStatus struct {
+	// Hash is the CRC-32 (IEEE) of the payload.
+	Hash      uint32 `json:"hash"`
+	Revision  int64  `json:"revision"`
+	TotalKey  int    `json:"totalKey"`
+	TotalSize int64  `json:"totalSize"`
+}
+
+// checkBackupHash reads the backup at path once and reports whether its
+// trailer is the SHA-256 of the rest, with the payload's length and CRC.
+func checkBackupHash(f *os.File, size int64) (ok bool, crc uint32, err error) {
+	if size < backupHashSize {
+		return false, 0, nil
+	}
+	h, c := sha256.New(), crc32.NewIEEE()
+	if _, err := io.Copy(io.MultiWriter(h, c), io.NewSectionReader(f, 0, size-backupHashSize)); err != nil {
+		return false, 0, err
+	}
+	trailer := make([]byte, backupHashSize)
+	if _, err := f.ReadAt(trailer, size-backupHashSize); err != nil {
+		return false, 0, err
+	}
+	return bytes.Equal(h.Sum(nil), trailer), c.Sum32(), nil
+}
+
+// readBackup checks and decodes the backup at path. With skipHash a file
+// without a valid trailer is read as a bare payload.
+func readBackup(path string, skipHash bool) (restoredState, BackupStatus, error) {
+	var st restoredState
+	f, err := os.Open(path)
+	if err != nil {
+		return st, BackupStatus{}, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return st, BackupStatus{}, err
+	}
+	size := fi.Size()
+	hashed, crc, err := checkBackupHash(f, size)
+	if err != nil {
+		return st, BackupStatus{}, err
+	}
+	payloadLen := size - backupHashSize
+	switch {
+	case hashed:
+	case !skipHash && size < backupHashSize:
+		return st, BackupStatus{}, ErrBackupNoHash
+	case !skipHash:
+		return st, BackupStatus{}, ErrBackupHash
+	default:
+		payloadLen = size
+		c := crc32.NewIEEE()
+		if _, err := io.Copy(c, io.NewSectionReader(f, 0, size)); err != nil {
+			return st, BackupStatus{}, err
+		}
+		crc = c.Sum32()
+	}
+	st, err = decodeSnapshot(io.NewSectionReader(f, 0, payloadLen))
+	if err != nil {
+		return st, BackupStatus{}, fmt.Errorf("%s: %w", path, err)
+	}
+	status := BackupStatus{Hash: crc, Revision: st.kv.Rev(), TotalKey: st.kv.Snapshot().KeyCount(), TotalSize: size}
+	return st, status, nil
+}
+
+// ReadBackupStatus checks the backup at path, checksum included, and
+// describes it.
+func ReadBackupStatus(path string) (BackupStatus, error) {
+	_, status, err := readBackup(path, false)
+	return status, err
+}
+
+// RestoreConfig describes the member `snapshot restore` makes.
+type RestoreConfig struct {
+	// BackupPath is the file `snapshot save` wrote.
+	BackupPath string
+	// Name, DataDir, InitialCluster, InitialClusterToken and PeerURLs are
+	// the new member's, as its server flags will give them.
+	Name                string
+	DataDir             string
+	InitialCluster      []InitialMember
+	InitialClusterToken string
+	PeerURLs            []string
+	// SkipHashCheck reads a file without a valid checksum trailer.
+	SkipHashCheck bool
+	Logger        *slog.Logger
+}
+
+// RestoreBackup builds the data dir of one member of a new cluster from a
+// backup: the keyspace with its revisions and history, the v2 tree,
+// leases and auth as they were; the membership and cluster ID are the new
+// cluster's, and alarms are not carried over (they named the old members).
+// Every member of the new cluster is restored from the same backup.
+func RestoreBackup(cfg RestoreConfig) error {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if entries, err := os.ReadDir(cfg.DataDir); err == nil && len(entries) > 0 || err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("%w: %q", ErrDataDirNotEmpty, cfg.DataDir)
+	}
+	if err := checkInitialCluster(&Config{Name: cfg.Name, InitialCluster: cfg.InitialCluster, PeerURLs: cfg.PeerURLs}); err != nil {
+		return err
+	}
+	st, _, err := readBackup(cfg.BackupPath, cfg.SkipHashCheck)
+	if err != nil {
+		return err
+	}
+	var (
+		self   MemberID
+		ids    []MemberID
+		voters []uint64
+	)
+	st.members = st.members[:0]
+	for _, im := range cfg.InitialCluster {
+		m := Member{ID: ComputeMemberID(im.PeerURLs, cfg.InitialClusterToken), Name: im.Name, PeerURLs: slices.Clone(im.PeerURLs)}
+		if im.Name == cfg.Name {
+			self = m.ID
+		}
+		st.members = append(st.members, m)
+		ids = append(ids, m.ID)
+		voters = append(voters, uint64(m.ID))
+	}
+	clusterID := ComputeClusterID(ids)
+	st.confState = raftpb.ConfState{Voters: voters}
+	st.removed, st.alarms = nil, nil
+
+	view, err := st.view()
+	if err != nil {
+		return err
+	}
+	payload, err := newSnapshotPayload(view)
+	if err != nil {
+		return err
+	}
+	dirs := memberDirs(cfg.DataDir)
+	if err := os.MkdirAll(dirs.snap, 0o700); err != nil {
+		return err
+	}
+	// etcd's restore leaves the snapshot at the index of the last
+	// membership entry of a bootstrap, in term 1.
+	mark := wal.SnapshotMark{Index: uint64(len(voters)), Term: 1}
+	if err := wal.NewSnapshotter(dirs.snap, cfg.Logger).SaveFrom(mark, payload.Len(), payload); err != nil {
+		return err
+	}
+	meta, err := json.Marshal(walMetadata{MemberID: self, ClusterID: clusterID})
+	if err != nil {
+		return err
+	}
+	w, err := wal.Create(dirs.wal, meta, wal.Options{Logger: cfg.Logger})
+	if err != nil {
+		return err
+	}
+	err = w.SaveSnapshot(mark)
+	if err == nil {
+		err = w.Save(wal.HardState{Term: mark.Term, Commit: mark.Index}, nil)
+	}
+	if cerr := w.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	cfg.Logger.Info("restored snapshot", "path", cfg.BackupPath, "data-dir", cfg.DataDir, "member-id", self.String(),
+		"cluster-id", clusterID.String(), "revision", st.kv.Rev())
+	return nil
+}
+
+// view is the restored state as a snapshot captures it.
+func (st *restoredState) view() (stateView, error) {
+	v := stateView{kv: st.kv.Snapshot(), members: st.members, removed: st.removed, clusterVersion: st.clusterVersion, confState: st.confState}
+	var err error
+	if st.v2 != nil {
+		var b bytes.Buffer
+		if _, err = st.v2.WriteTo(&b); err != nil {
+			return v, err
+		}
+		v.v2 = b.Bytes()
+	}
+	if st.leases != nil {
+		var b bytes.Buffer
+		if _, err = st.leases.WriteTo(&b); err != nil {
+			return v, err
+		}
+		v.leases = b.Bytes()
+	}
+	if st.auth != nil {
+		if v.auth, err = st.auth.Encode(); err != nil {
+			return v, err
+		}
+	}
+	if v.alarms, err = json.Marshal(st.alarms); err != nil {
+		return v, err
+	}
+	return v, nil
+}
