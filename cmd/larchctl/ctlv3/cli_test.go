@@ -104,8 +104,34 @@ var cliCases = []cliCase{
 	{name: "move_leader_two_args", args: []string{"move-leader", "1", "2"}},
 	{name: "move_leader_bad_id", args: []string{"move-leader", "xyz"}},
 	{name: "move_leader_bad_format", args: []string{"move-leader", "1", "-w", "yaml", noServer}},
-	{name: "endpoint_no_sub", args: []string{"endpoint", "bogus"}, differs: "endpoint hashkv is not implemented yet"},
+	{name: "endpoint_no_sub", args: []string{"endpoint", "bogus"}},
 	{name: "endpoint_status_protobuf", args: []string{"endpoint", "status", "-w", "protobuf", noServer, "--command-timeout=100ms"}},
+	{name: "help_endpoint_hashkv", args: []string{"endpoint", "hashkv", "--help"}},
+	{name: "endpoint_hashkv_bad_rev", args: []string{"endpoint", "hashkv", "--rev=x"}},
+	{name: "endpoint_hashkv_bad_format", args: []string{"endpoint", "hashkv", "-w", "yaml", noServer}},
+	// The endpoint fails first, and then the format: exit 4, not 1.
+	{name: "endpoint_hashkv_protobuf", args: []string{"endpoint", "hashkv", "-w", "protobuf", noServer, "--command-timeout=100ms"}},
+	{name: "endpoint_hashkv_no_server", args: []string{"endpoint", "hashkv", "-w", "json", noServer, "--command-timeout=100ms"}},
+	{name: "endpoint_hashkv_no_server_table", args: []string{"endpoint", "hashkv", "-w", "table", "--rev=3", noServer, "--command-timeout=100ms"}},
+
+	{name: "help_alarm", args: []string{"alarm", "--help"}},
+	{name: "alarm_no_sub", args: []string{"alarm"}},
+	{name: "help_alarm_list", args: []string{"alarm", "list", "--help"}},
+	{name: "help_alarm_disarm", args: []string{"alarm", "disarm", "-h"}},
+	{name: "alarm_list_args", args: []string{"alarm", "list", "x"}},
+	{name: "alarm_disarm_args", args: []string{"alarm", "disarm", "x", "y"}},
+	// Arguments are checked before the output format.
+	{name: "alarm_list_args_bad_format", args: []string{"alarm", "list", "x", "-w", "yaml"}},
+	{name: "alarm_list_bad_format", args: []string{"alarm", "list", "-w", "yaml", noServer}},
+	{name: "alarm_disarm_bad_format", args: []string{"alarm", "disarm", "-w", "Json", noServer}},
+	{name: "alarm_list_no_server", args: []string{"alarm", "list", "-w", "table", noServer, "--command-timeout=100ms"}},
+	{name: "alarm_prefix", args: []string{"ala", "li", "x"}},
+
+	{name: "help_defrag", args: []string{"defrag", "--help"}},
+	// etcdctl 3.6 dropped the offline --data-dir mode (it is etcdutl's now).
+	{name: "defrag_data_dir", args: []string{"defrag", "--data-dir", "/tmp/x"}},
+	{name: "defrag_bad_format", args: []string{"defrag", "x", "-w", "yaml", noServer}},
+	{name: "defrag_cluster_no_server", args: []string{"defrag", "--cluster", noServer, "--command-timeout=100ms"}},
 
 	{name: "txn_args", args: []string{"txn", "x"}},
 	{name: "txn_eof_empty", args: []string{"txn", noServer}},

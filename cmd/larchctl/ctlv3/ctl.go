@@ -196,6 +196,8 @@ func (c *ctl) newRootCommand() *cobra.Command {
 		c.newTxnCommand(),
 		c.newCompactionCommand(),
 		c.newEndpointCommand(),
+		c.newAlarmCommand(),
+		c.newDefragCommand(),
 		c.newVersionCommand(),
 		c.newMemberCommand(),
 		c.newMoveLeaderCommand(),

@@ -38,7 +38,13 @@ type printer interface {
 
 	EndpointHealth([]epHealth) error
 	EndpointStatus([]epStatus) error
+	EndpointHashKV([]epHashKV) error
 	MoveLeader(leader, target uint64, r clientv3.MoveLeaderResponse) error
+
+	// Alarm prints the alarms of `alarm list` and those `alarm disarm` cleared. The
+	// response of a disarm is assembled by clientv3 from one request per alarm, so it has
+	// no header.
+	Alarm(clientv3.AlarmResponse) error
 
 	authPrinter
 }
@@ -79,6 +85,12 @@ type epStatus struct {
 	Resp *clientv3.StatusResponse `json:"Status"`
 }
 
+// epHashKV is one endpoint's `endpoint hashkv` result.
+type epHashKV struct {
+	Ep   string                   `json:"Endpoint"`
+	Resp *clientv3.HashKVResponse `json:"HashKV"`
+}
+
 // newPrinter returns the printer for a --write-out value, or nil for an unknown one.
 func newPrinter(format string, isHex bool, stdout, stderr io.Writer) printer {
 	switch format {
@@ -100,8 +112,9 @@ func newPrinter(format string, isHex bool, stdout, stderr io.Writer) printer {
 	return nil
 }
 
-// messagePrinter prints the responses of membership changes, move-leader and the auth
-// commands as their messages, which is all the json and protobuf formats do with them.
+// messagePrinter prints the responses of membership changes, move-leader, the alarm
+// commands and the auth commands as their messages, which is all the json and protobuf
+// formats do with them.
 type messagePrinter struct {
 	show func(marshaler) error
 }
@@ -120,6 +133,9 @@ func (p messagePrinter) MemberPromote(_ uint64, r clientv3.MemberPromoteResponse
 }
 func (p messagePrinter) MoveLeader(_, _ uint64, r clientv3.MoveLeaderResponse) error {
 	return p.show((*pb.MoveLeaderResponse)(&r))
+}
+func (p messagePrinter) Alarm(r clientv3.AlarmResponse) error {
+	return p.show((*pb.AlarmResponse)(&r))
 }
 
 func (p messagePrinter) RoleAdd(_ string, r clientv3.AuthRoleAddResponse) error {
@@ -307,6 +323,18 @@ func endpointStatusTable(sts []epStatus) (hdr []string, rows [][]string) {
 			strings.Join(r.Errors, ", "),
 			r.DowngradeInfo.GetTargetVersion(),
 			strconv.FormatBool(r.DowngradeInfo.GetEnabled()),
+		})
+	}
+	return hdr, rows
+}
+
+func endpointHashKVTable(hs []epHashKV) (hdr []string, rows [][]string) {
+	hdr = []string{"endpoint", "hash", "hash_revision"}
+	for _, h := range hs {
+		rows = append(rows, []string{
+			h.Ep,
+			strconv.FormatUint(uint64(h.Resp.Hash), 10),
+			strconv.FormatInt(h.Resp.HashRevision, 10),
 		})
 	}
 	return hdr, rows

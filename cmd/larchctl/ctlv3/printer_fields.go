@@ -212,6 +212,34 @@ func (p *fieldsPrinter) EndpointStatus(sts []epStatus) error {
 	return nil
 }
 
+func (p *fieldsPrinter) EndpointHashKV(hs []epHashKV) error {
+	for _, h := range hs {
+		p.hdr(h.Resp.Header)
+		fmt.Fprintf(p.w, "\"Endpoint\" : %q\n", h.Ep)
+		fmt.Fprintf(p.w, "\"Hash\" : %d\n", h.Resp.Hash)
+		fmt.Fprintf(p.w, "\"HashRevision\" : %d\n", h.Resp.HashRevision)
+		fmt.Fprintln(p.w)
+	}
+	return nil
+}
+
+// Alarm prints the header, then each alarm's member (in hex with --hex) and type.
+//
+// The response of `alarm disarm` has no header (see printer.Alarm); etcdctl dereferences
+// it anyway and crashes with a nil pointer panic (exit 2). larchctl prints the alarms
+// without the header lines instead.
+func (p *fieldsPrinter) Alarm(r clientv3.AlarmResponse) error {
+	if r.Header != nil {
+		p.hdr(r.Header)
+	}
+	for _, a := range r.Alarms {
+		p.id("MemberID", a.MemberID)
+		fmt.Fprintf(p.w, "\"AlarmType\" : %v\n", a.Alarm)
+		fmt.Fprintln(p.w)
+	}
+	return nil
+}
+
 // The auth commands print the response header, role get its permissions as well.
 
 func (p *fieldsPrinter) RoleAdd(_ string, r clientv3.AuthRoleAddResponse) error {

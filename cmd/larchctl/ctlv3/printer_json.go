@@ -59,6 +59,9 @@ func (p *jsonPrinter) Leases(r clientv3.LeaseLeasesResponse) error { return p.pr
 func (p *jsonPrinter) EndpointHealth(hs []epHealth) error  { return p.print(hs) }
 func (p *jsonPrinter) EndpointStatus(sts []epStatus) error { return p.print(sts) }
 
+// EndpointHashKV prints null when no endpoint answered, as etcdctl marshals its nil slice.
+func (p *jsonPrinter) EndpointHashKV(hs []epHashKV) error { return p.print(hs) }
+
 // MemberList with --hex writes the IDs as hex strings. etcdctl builds that document by
 // hand: no isLearner, names copied without escaping, and no members key at all for an
 // empty list. larchctl writes the same bytes.

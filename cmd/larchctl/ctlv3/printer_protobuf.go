@@ -80,3 +80,4 @@ func marshalUnsupported(v any) error {
 
 func (p *pbPrinter) EndpointHealth([]epHealth) error { return unsupported("protobuf") }
 func (p *pbPrinter) EndpointStatus([]epStatus) error { return unsupported("protobuf") }
+func (p *pbPrinter) EndpointHashKV([]epHashKV) error { return unsupported("protobuf") }

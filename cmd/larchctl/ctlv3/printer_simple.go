@@ -221,6 +221,23 @@ func (p *simplePrinter) EndpointStatus(sts []epStatus) error {
 	return nil
 }
 
+func (p *simplePrinter) EndpointHashKV(hs []epHashKV) error {
+	_, rows := endpointHashKVTable(hs)
+	for _, row := range rows {
+		fmt.Fprintln(p.w, strings.Join(row, ", "))
+	}
+	return nil
+}
+
+// Alarm prints each alarm as its message's compact text form, which ends in a space:
+// "memberID:9368506742490709939 alarm:NOSPACE ". --hex does not change it.
+func (p *simplePrinter) Alarm(r clientv3.AlarmResponse) error {
+	for _, a := range r.Alarms {
+		fmt.Fprintln(p.w, a)
+	}
+	return nil
+}
+
 // MoveLeader names the members in unpadded hex.
 func (p *simplePrinter) MoveLeader(leader, target uint64, _ clientv3.MoveLeaderResponse) error {
 	fmt.Fprintf(p.w, "Leadership transferred from %x to %x\n", leader, target)

@@ -21,6 +21,7 @@ func (p *tablePrinter) Get(clientv3.GetResponse) error     { return unsupported(
 func (p *tablePrinter) Put(clientv3.PutResponse) error     { return unsupported("table") }
 func (p *tablePrinter) Txn(clientv3.TxnResponse) error     { return unsupported("table") }
 func (p *tablePrinter) Watch(clientv3.WatchResponse) error { return unsupported("table") }
+func (p *tablePrinter) Alarm(clientv3.AlarmResponse) error { return unsupported("table") }
 
 func (p *tablePrinter) MemberList(r clientv3.MemberListResponse) error {
 	hdr, rows := memberListTable(r)
@@ -36,6 +37,12 @@ func (p *tablePrinter) EndpointHealth(hs []epHealth) error {
 
 func (p *tablePrinter) EndpointStatus(sts []epStatus) error {
 	hdr, rows := endpointStatusTable(sts)
+	writeTable(p.w, hdr, rows)
+	return nil
+}
+
+func (p *tablePrinter) EndpointHashKV(hs []epHashKV) error {
+	hdr, rows := endpointHashKVTable(hs)
 	writeTable(p.w, hdr, rows)
 	return nil
 }
