@@ -198,6 +198,7 @@ func (c *ctl) newRootCommand() *cobra.Command {
 		c.newEndpointCommand(),
 		c.newAlarmCommand(),
 		c.newDefragCommand(),
+		c.newSnapshotCommand(),
 		c.newVersionCommand(),
 		c.newMemberCommand(),
 		c.newMoveLeaderCommand(),
