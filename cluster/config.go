@@ -90,6 +90,18 @@ type Config struct {
 	// WarningApplyDuration is how long applying one request may take
 	// before it is logged as slow (--warning-apply-duration; etcd's 100 ms).
 	WarningApplyDuration time.Duration
+	// AutoCompactionMode is CompactionPeriodic, CompactionRevision or ""
+	// (none); AutoCompactionPeriod (periodic) or AutoCompactionRevisions
+	// (revision) is the history kept, 0 for none (see
+	// ParseCompactionRetention). AutoCompactionCheck is how often revision
+	// mode looks (DefaultRevisionCompactionCheck).
+	AutoCompactionMode      string
+	AutoCompactionPeriod    time.Duration
+	AutoCompactionRevisions int64
+	AutoCompactionCheck     time.Duration
+	// CorruptCheckTime is how often the leader compares its keyspace hash
+	// with its followers' (--experimental-corrupt-check-time); 0 never.
+	CorruptCheckTime time.Duration
 	// DropPeerMessage, if set, is asked about each message to a peer; true
 	// loses it as a network partition would. Fault injection for tests.
 	DropPeerMessage func(to MemberID) bool
@@ -172,6 +184,14 @@ func (c *Config) validate() error {
 	}
 	if c.WarningApplyDuration == 0 {
 		c.WarningApplyDuration = DefaultWarningApplyDuration
+	}
+	if c.AutoCompactionCheck == 0 {
+		c.AutoCompactionCheck = DefaultRevisionCompactionCheck
+	}
+	switch c.AutoCompactionMode {
+	case "", CompactionPeriodic, CompactionRevision:
+	default:
+		return fmt.Errorf("cluster: unknown auto-compaction mode %q (periodic or revision)", c.AutoCompactionMode)
 	}
 	c.fillPeerDial()
 	if c.Logger == nil {

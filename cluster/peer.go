@@ -116,6 +116,7 @@ func (s *Server) startTransport() error {
 	mux.HandleFunc(membersPath, s.serveMembers)
 	mux.HandleFunc(promotePath, s.servePromote)
 	mux.HandleFunc(joinPath, s.serveJoin)
+	mux.HandleFunc(hashKVPath, s.serveHashKV)
 	mux.HandleFunc(leaseKeepAlivePath, s.serveLease)
 	mux.HandleFunc(leaseTTLPath, s.serveLease)
 	for _, l := range s.cfg.PeerListeners {

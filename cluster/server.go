@@ -546,7 +546,9 @@ func (s *Server) restart(walDir string, rcfg *raft.Config) error {
 }
 
 func (s *Server) start() {
-	s.wg.Add(6)
+	s.wg.Add(8)
+	go s.runCorruptCheck()
+	go s.runCompactor()
 	go s.runLeases()
 	go s.runRaft()
 	go s.runApply()

@@ -61,6 +61,13 @@ type serverConfig struct {
 	// Deprecated in etcd 3.6 for warning-apply-duration; still read.
 	ExperimentalWarningApplyDuration string `json:"experimental-warning-apply-duration"`
 	EnablePprof                      bool   `json:"enable-pprof"`
+	AutoCompactionMode               string `json:"auto-compaction-mode"`
+	AutoCompactionRetention          string `json:"auto-compaction-retention"`
+	// ExperimentalInitialCorruptCheck and the corrupt check time keep
+	// etcd 3.5's names; 3.6 reads the experimental spelling too.
+	ExperimentalInitialCorruptCheck bool   `json:"experimental-initial-corrupt-check"`
+	CorruptCheckTime                string `json:"corrupt-check-time"`
+	ExperimentalCorruptCheckTime    string `json:"experimental-corrupt-check-time"`
 	// EnableV2 is accepted for etcd compatibility and changes nothing:
 	// etcd 3.5 serves the v2 API only with --enable-v2, Larch always does.
 	EnableV2 bool `json:"enable-v2"`
@@ -136,6 +143,9 @@ func defaultConfig() serverConfig {
 		LogLevel:                    "info",
 		LogOutputs:                  "default",
 		WarningApplyDuration:        "100ms",
+		AutoCompactionMode:          cluster.CompactionPeriodic,
+		AutoCompactionRetention:     "0",
+		CorruptCheckTime:            "0s",
 		DiscoveryBindAddr:           "0.0.0.0:7946",
 		DiscoveryTimeout:            "2m",
 		DiscoveryMaxVoters:          5,
@@ -172,6 +182,11 @@ func (c *serverConfig) flagSet(out io.Writer) *flag.FlagSet {
 	fs.UintVar(&c.BcryptCost, "bcrypt-cost", c.BcryptCost, "Specify bcrypt algorithm cost factor for auth password hashing.")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "Configures log level. Only supports debug, info, warn, error, panic, or fatal.")
 	fs.StringVar((*string)(&c.LogOutputs), "log-outputs", string(c.LogOutputs), "Specify 'stdout' or 'stderr' to write logs there, or comma-separated file paths ('default' is stderr).")
+	fs.StringVar(&c.AutoCompactionMode, "auto-compaction-mode", c.AutoCompactionMode, "interpret 'auto-compaction-retention' one of: periodic|revision. 'periodic' for duration based retention, defaulting to hours if no time unit is provided (e.g. '5m'). 'revision' for revision number based retention.")
+	fs.StringVar(&c.AutoCompactionRetention, "auto-compaction-retention", c.AutoCompactionRetention, "Auto compaction retention for mvcc key value store. 0 means disable auto compaction.")
+	fs.BoolVar(&c.ExperimentalInitialCorruptCheck, "experimental-initial-corrupt-check", false, "Enable to check data corruption before serving any client/peer traffic.")
+	fs.StringVar(&c.CorruptCheckTime, "corrupt-check-time", c.CorruptCheckTime, "Duration of time between cluster corruption check passes.")
+	fs.StringVar(&c.ExperimentalCorruptCheckTime, "experimental-corrupt-check-time", "", "Deprecated: use --corrupt-check-time.")
 	fs.StringVar(&c.WarningApplyDuration, "warning-apply-duration", c.WarningApplyDuration, "Time duration after which a warning is generated if request takes more time.")
 	fs.StringVar(&c.ExperimentalWarningApplyDuration, "experimental-warning-apply-duration", "", "Deprecated: use --warning-apply-duration.")
 	fs.BoolVar(&c.EnablePprof, "enable-pprof", c.EnablePprof, "Enable runtime profiling data via HTTP server. Address is at client URL + \"/debug/pprof/\"")
@@ -265,6 +280,9 @@ type resolved struct {
 	// metricsURLs serve /metrics and /health only (--listen-metrics-urls).
 	metricsURLs []*url.URL
 	logLevel    string
+	// initialCorruptCheck compares the keyspace with the peers' before
+	// serving clients.
+	initialCorruptCheck bool
 	// logOutputs is --log-outputs: "default", "stderr", "stdout" or paths.
 	logOutputs []string
 	// clientTLS and peerTLS are the listeners' TLS, if any of their
@@ -351,6 +369,24 @@ func (c serverConfig) resolve() (resolved, error) {
 	if err != nil || warnApply <= 0 {
 		return r, fmt.Errorf("invalid value %q for --warning-apply-duration: a positive duration such as 100ms", slowApply)
 	}
+	switch c.AutoCompactionMode {
+	case cluster.CompactionPeriodic, cluster.CompactionRevision:
+	default:
+		return r, fmt.Errorf("unknown auto-compaction-mode %q", c.AutoCompactionMode)
+	}
+	period, revisions, err := cluster.ParseCompactionRetention(c.AutoCompactionMode, c.AutoCompactionRetention)
+	if err != nil {
+		return r, err
+	}
+	checkTime := c.CorruptCheckTime
+	if c.ExperimentalCorruptCheckTime != "" {
+		checkTime = c.ExperimentalCorruptCheckTime
+	}
+	corruptCheck, err := time.ParseDuration(checkTime)
+	if err != nil || corruptCheck < 0 {
+		return r, fmt.Errorf("invalid value %q for --corrupt-check-time: a duration such as 5m", checkTime)
+	}
+	r.initialCorruptCheck = c.ExperimentalInitialCorruptCheck
 	r.logOutputs = commaList(string(c.LogOutputs))
 	if len(r.logOutputs) == 0 {
 		return r, errors.New("--log-outputs must name at least one output")
@@ -393,6 +429,11 @@ func (c serverConfig) resolve() (resolved, error) {
 		AuthTokenTTL:           time.Duration(c.AuthTokenTTL) * time.Second,
 		BcryptCost:             int(c.BcryptCost),
 		WarningApplyDuration:   warnApply,
+
+		AutoCompactionMode:      c.AutoCompactionMode,
+		AutoCompactionPeriod:    period,
+		AutoCompactionRevisions: revisions,
+		CorruptCheckTime:        corruptCheck,
 	}
 	quota := c.QuotaBackendBytes
 	if quota == 0 {

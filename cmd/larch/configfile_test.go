@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestConfigFileEtcdTLSSections loads a config file laid out as etcd's
@@ -37,12 +38,15 @@ func TestConfigFileEtcdTLSSections(t *testing.T) {
 	// Keys set to something Larch ignores are named; empty ones and etcd's
 	// defaults are not.
 	joined := strings.Join(warnings, "\n")
-	for _, key := range []string{"auto-compaction-retention", "max-wals"} {
+	if r.member.AutoCompactionMode != "periodic" || r.member.AutoCompactionPeriod != time.Hour {
+		t.Errorf("auto-compaction from the file: %q %v", r.member.AutoCompactionMode, r.member.AutoCompactionPeriod)
+	}
+	for _, key := range []string{"max-wals"} {
 		if !strings.Contains(joined, `"`+key+`"`) {
 			t.Errorf("no warning for ignored key %s in %q", key, warnings)
 		}
 	}
-	for _, key := range []string{"wal-dir", "force-new-cluster", "cors", "logger", "proxy", "discovery-fallback", "auto-compaction-mode", "max-snapshots", "log-outputs"} {
+	for _, key := range []string{"wal-dir", "force-new-cluster", "cors", "logger", "proxy", "discovery-fallback", "auto-compaction-mode", "auto-compaction-retention", "max-snapshots", "log-outputs"} {
 		if strings.Contains(joined, `"`+key+`"`) {
 			t.Errorf("warning for unset key %s: %q", key, warnings)
 		}

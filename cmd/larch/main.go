@@ -172,6 +172,18 @@ func serve(r resolved, logger *slog.Logger) error {
 		}()
 		defer func() { cancel(); <-done }()
 	}
+	if r.initialCorruptCheck {
+		ctx, cancel := context.WithTimeout(context.Background(), cluster.DefaultCorruptCheckTimeout)
+		err := member.CheckInitialHashKV(ctx)
+		cancel()
+		if err != nil {
+			for _, l := range slices.Concat(clientLs, metricsLs) {
+				l.Close()
+			}
+			member.Stop()
+			return err
+		}
+	}
 	r.api.Logger = logger
 	// etcd 3.5 serves v2 only with --enable-v2; Larch always does.
 	v2 := v2api.New(member, v2api.Config{Logger: logger, ClientCertAuth: r.api.ClientCertAuth})
