@@ -90,6 +90,9 @@ type Config struct {
 	// WarningApplyDuration is how long applying one request may take
 	// before it is logged as slow (--warning-apply-duration; etcd's 100 ms).
 	WarningApplyDuration time.Duration
+	// WarningFsyncDuration is how long one WAL fdatasync may take before
+	// it is logged as slow (etcd's fixed 1 s).
+	WarningFsyncDuration time.Duration
 	// AutoCompactionMode is CompactionPeriodic, CompactionRevision or ""
 	// (none); AutoCompactionPeriod (periodic) or AutoCompactionRevisions
 	// (revision) is the history kept, 0 for none (see
@@ -184,6 +187,9 @@ func (c *Config) validate() error {
 	}
 	if c.WarningApplyDuration == 0 {
 		c.WarningApplyDuration = DefaultWarningApplyDuration
+	}
+	if c.WarningFsyncDuration == 0 {
+		c.WarningFsyncDuration = DefaultWarningFsyncDuration
 	}
 	if c.AutoCompactionCheck == 0 {
 		c.AutoCompactionCheck = DefaultRevisionCompactionCheck

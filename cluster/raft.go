@@ -285,12 +285,20 @@ func (s *Server) persist(hs raftpb.HardState, ents []raftpb.Entry, prev raftpb.H
 	s.walMu.Lock()
 	err := s.wal.Save(wal.HardState{Term: hs.Term, Vote: hs.Vote, Commit: hs.Commit}, wents)
 	s.walMu.Unlock()
-	walFsyncSeconds.Observe(time.Since(start).Seconds())
+	took := time.Since(start)
+	walFsyncSeconds.Observe(took.Seconds())
 	if err != nil {
 		return fmt.Errorf("cluster: save to wal: %w", err)
 	}
+	if took > s.cfg.WarningFsyncDuration {
+		// Every write waits behind this: etcd's warning, with its words.
+		s.logger.Warn("slow fdatasync", "took", took.String(), "expected-duration", s.cfg.WarningFsyncDuration.String(), "entries", len(wents))
+	}
 	return nil
 }
+
+// DefaultWarningFsyncDuration is etcd's threshold for a slow WAL sync.
+const DefaultWarningFsyncDuration = time.Second
 
 // send hands Raft's messages to the transport, which never blocks.
 //

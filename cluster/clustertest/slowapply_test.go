@@ -53,3 +53,21 @@ func TestSlowApplyIsLogged(t *testing.T) {
 		t.Fatal("a slow apply's log holds the value")
 	}
 }
+
+// TestSlowFsyncIsLogged: a WAL sync slower than WarningFsyncDuration is
+// logged with etcd's message.
+func TestSlowFsyncIsLogged(t *testing.T) {
+	var logs lockedBuffer
+	c := New(t, Config{Size: 1, Tune: func(cfg *cluster.Config) {
+		cfg.WarningFsyncDuration = time.Nanosecond
+		cfg.Logger = slog.New(slog.NewJSONHandler(&logs, nil))
+	}})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := c.Client().Put(ctx, "k", "v"); err != nil {
+		t.Fatal(err)
+	}
+	if out := logs.String(); !strings.Contains(out, `"msg":"slow fdatasync"`) || !strings.Contains(out, `"expected-duration":"1ns"`) {
+		t.Fatalf("logs:\n%s", out)
+	}
+}

@@ -236,6 +236,39 @@ func Open(dir string, from SnapshotMark, opts Options) (*WAL, error) {
 	return w, nil
 }
 
+// ReadAt replays the log in dir from the snapshot mark without opening it
+// for appends or repairing anything: what Open then ReadAll return, for a
+// reader that must leave the log as it is (an offline backup). A torn tail
+// is left out, as Open would cut it.
+func ReadAt(dir string, from SnapshotMark, opts Options) (metadata []byte, hs HardState, ents []Entry, err error) {
+	if err := opts.validate(); err != nil {
+		return nil, HardState{}, nil, err
+	}
+	segs, _, err := listSegments(opts.FS, dir, opts.Logger)
+	if errors.Is(err, fs.ErrNotExist) || err == nil && len(segs) == 0 {
+		return nil, HardState{}, nil, fmt.Errorf("%w: %s", ErrNotExist, dir)
+	}
+	if err != nil {
+		return nil, HardState{}, nil, fmt.Errorf("wal: %w", err)
+	}
+	start := startFor(segs, from.Index)
+	if start < 0 {
+		return nil, HardState{}, nil, fmt.Errorf("%w: replay from %+v needs entry %d, but the oldest segment %s starts later",
+			ErrSnapshotNotFound, from, from.Index+1, segs[0].Name())
+	}
+	if err := checkSequence(dir, segs[start:]); err != nil {
+		return nil, HardState{}, nil, err
+	}
+	rp := &replay{from: from, keepEntries: true, matched: from == SnapshotMark{}}
+	if _, _, _, err := readSegments(opts.FS, dir, segs[start:], rp, false); err != nil {
+		return nil, HardState{}, nil, err
+	}
+	if !rp.matched {
+		return nil, HardState{}, nil, fmt.Errorf("%w: %+v", ErrSnapshotNotFound, from)
+	}
+	return rp.metadata, rp.hs, rp.ents, nil
+}
+
 // readSegments replays segs, in order, into rp. With forWrite it returns the
 // last segment's file open for writing; otherwise every file is closed. end
 // is where the log ends in the last segment, t its torn tail if it has one.

@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,8 +16,11 @@ import (
 	"testing"
 	"time"
 
+	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
+
+	"github.com/larchkv/larch/cluster/clustertest"
 )
 
 // larchctlRun runs larchctl with args and returns stdout, stderr and the exit code.
@@ -188,5 +193,54 @@ func TestE2ESnapshot(t *testing.T) {
 	ml, err := rcli.MemberList(ctx)
 	if err != nil || len(ml.Members) != 1 || ml.Members[0].ID == cl.memberID || ml.Header.ClusterId == cl.clusterID {
 		t.Fatalf("restored membership %v %v: want one new member in a new cluster", ml, err)
+	}
+}
+
+// TestE2EV2Backup: etcdctl v2's offline `backup` with the binaries: a
+// stopped member's data dir copied with --with-v3 starts as a new
+// single-member cluster serving the v2 and v3 keys it held.
+func TestE2EV2Backup(t *testing.T) {
+	if testing.Short() {
+		t.Skip("e2e: skipped in -short mode")
+	}
+	server, ctl := e2eBinaries(t)
+	src := clustertest.New(t, clustertest.Config{Size: 1})
+	m := src.Members()[0]
+	ctx := context.Background()
+	if _, err := m.Server().ProposeV2(ctx, &pb.Request{Method: "PUT", Path: "/v2/key", Val: "v2value"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Client().Put(ctx, "v3key", "v3value"); err != nil {
+		t.Fatal(err)
+	}
+	m.Stop()
+
+	backupDir := filepath.Join(t.TempDir(), "backup")
+	cmd := exec.Command(ctl, "backup", "--data-dir", m.DataDir, "--backup-dir", backupDir, "--with-v3")
+	cmd.Env = append(os.Environ(), "ETCDCTL_API=2")
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), `"msg":"backed up data dir"`) {
+		t.Fatalf("backup: %v\n%s", err, out)
+	}
+	if out, err := exec.Command(ctl, "backup", "--data-dir", m.DataDir, "--backup-dir", backupDir).CombinedOutput(); err == nil {
+		t.Fatalf("a backup into a dir that is not empty succeeded:\n%s", out)
+	}
+
+	clientURL, peerURL := "http://127.0.0.1:"+freePort(t), "http://127.0.0.1:"+freePort(t)
+	cli := startRestored(t, server, "--name", "m1", "--data-dir", backupDir, "--listen-client-urls", clientURL,
+		"--advertise-client-urls", clientURL, "--listen-peer-urls", peerURL, "--initial-advertise-peer-urls", peerURL,
+		"--initial-cluster", "m1="+peerURL)
+	got, err := cli.Get(ctx, "v3key")
+	if err != nil || len(got.Kvs) != 1 || string(got.Kvs[0].Value) != "v3value" {
+		t.Fatalf("v3 key from the backup: %v %v", got, err)
+	}
+	resp, err := http.Get(clientURL + "/v2/keys/v2/key")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `"value":"v2value"`) {
+		t.Fatalf("v2 key from the backup: %s %s", resp.Status, body)
 	}
 }

@@ -77,8 +77,7 @@ var (
 	afterIndex = flagDef{names: []string{"after-index"}, kind: intFlag, value: "0", usage: "watch after the given index"}
 )
 
-// rootApp is the v2 command table, in etcdctl's order. Commands without run (backup) are
-// listed in help like etcdctl's but not implemented yet.
+// rootApp is the v2 command table, in etcdctl's order.
 var rootApp = &command{
 	name:  cliName,
 	usage: "A simple command line client for etcd.",
@@ -92,7 +91,8 @@ var rootApp = &command{
 				{names: []string{"backup-dir"}, kind: stringFlag, usage: "Path to the backup dir"},
 				{names: []string{"backup-wal-dir"}, kind: stringFlag, usage: "Path to the backup wal dir"},
 				{names: []string{"with-v3"}, kind: boolFlag, usage: "Backup v3 backend data"},
-			}},
+			},
+			run: (*ctl).backup},
 		{name: "cluster-health", usage: "check the health of the etcd cluster", argsUsage: " ",
 			flags: []flagDef{{names: []string{"forever", "f"}, kind: boolFlag, usage: "forever check the health every 10 second until CTRL+C"}},
 			run:   (*ctl).clusterHealth},
