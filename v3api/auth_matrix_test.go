@@ -120,10 +120,8 @@ var larchDiffers = map[string]struct{ want, why string }{
 	"Txn nested-range-z bob":                 {"PermissionDenied etcdserver: permission denied", nestedWhy},
 	"Txn nested-range-z dave":                {"PermissionDenied etcdserver: permission denied", nestedWhy},
 	"Txn nested-range-z alice":               {"PermissionDenied etcdserver: permission denied", nestedWhy},
-	"Defragment self root":                   {"Unimplemented method Defragment not implemented", issue9Why},
-	"Snapshot first-message root":            {"Unimplemented method Snapshot not implemented", issue9Why},
-	"Downgrade validate-1.0.0 root":          {"Unimplemented method Downgrade not implemented", issue9Why},
-	"Downgrade cancel-none-in-progress root": {"Unimplemented method Downgrade not implemented", issue9Why},
+	"Downgrade validate-1.0.0 root":          {"Unimplemented method Downgrade not implemented", downgradeWhy},
+	"Downgrade cancel-none-in-progress root": {"Unimplemented method Downgrade not implemented", downgradeWhy},
 }
 
 const (
@@ -131,8 +129,8 @@ const (
 		"which lets anyone write and read outside their permissions; Larch checks them as it checks the outer txn"
 	fromKeyWhy = "etcd 3.6.6 checks a from-key watch as its first key only, so reading one key shows every later one; " +
 		"Larch checks the whole range, as it does for a from-key Range"
-	issue9Why = "the operations issue serves these calls; until then root is told they are not implemented " +
-		"(everyone else is refused exactly as etcd refuses them)"
+	downgradeWhy = "Larch has one storage version and no downgrade to manage: root is told Downgrade is not " +
+		"implemented (everyone else is refused exactly as etcd refuses them)"
 )
 
 // compareAuthMatrix reports every row whose outcome differs from the
