@@ -304,6 +304,9 @@ func (w *snapshotSender) flush() error {
 	return err
 }
 
+// Downgrade is not served: Larch has one storage version, so there is no
+// downgrade to validate or run. The caller is checked first, as etcd does,
+// so that only root learns that.
 func (m *maintenanceServer) Downgrade(ctx context.Context, r *pb.DowngradeRequest) (*pb.DowngradeResponse, error) {
 	if err := m.s.checkAdmin(ctx); err != nil {
 		return nil, err

@@ -77,6 +77,12 @@ func TestBackupRestore(t *testing.T) {
 	if _, err := cli.Put(ctx, "leased", "x", clientv3.WithLease(lease.ID)); err != nil {
 		t.Fatal(err)
 	}
+	// The snapshot is the follower's state: let it catch up with the
+	// writes above, so the check below can ask for all of them.
+	leader := old.WaitLeader()
+	follower := old.Followers(leader)[0]
+	applied := leader.Server().AppliedIndex()
+	waitFor(t, "the follower to catch up", func() bool { return follower.Server().AppliedIndex() >= applied })
 
 	// Writes go on while the snapshot streams.
 	stop := make(chan struct{})
@@ -97,7 +103,7 @@ func TestBackupRestore(t *testing.T) {
 		}
 	}()
 	path := filepath.Join(t.TempDir(), "backup.db")
-	saveBackup(t, old.Followers(old.WaitLeader())[0], path)
+	saveBackup(t, follower, path)
 	close(stop)
 	wg.Wait()
 
