@@ -1,10 +1,12 @@
 package ctlv3
 
 import (
+	"context"
 	"fmt"
 	"time"
 
 	"github.com/spf13/cobra"
+	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
 // newDefragCommand is online defragmentation only. etcdctl 3.6 no longer has the
@@ -29,33 +31,20 @@ func (c *ctl) newDefragCommand() *cobra.Command {
 // format is checked (an unknown one fails) but not used, as in etcdctl; extra arguments are
 // ignored.
 func (c *ctl) defrag(cmd *cobra.Command, cluster bool) error {
-	spec, err := c.clientSpec(cmd)
-	if err != nil {
-		return err
-	}
-	eps, err := c.endpointsFromCluster(cmd, cluster)
-	if err != nil {
-		return err
-	}
 	failed := false
-	for _, ep := range eps {
-		spec.Endpoints = []string{ep}
-		cli, err := c.newClient(spec, "etcd-client")
-		if err != nil {
-			return err
-		}
-		ctx, cancel := c.commandCtx()
+	err := c.perEndpoint(cmd, cluster, func(ctx context.Context, cli *clientv3.Client, ep string) {
 		start := time.Now()
-		_, err = cli.Defragment(ctx, ep)
+		_, err := cli.Defragment(ctx, ep)
 		took := time.Since(start)
-		cancel()
-		cli.Close()
 		if err != nil {
 			failed = true
 			fmt.Fprintf(c.stderr, "Failed to defragment etcd member[%s]. took %s. (%v)\n", ep, took, err)
-			continue
+			return
 		}
 		fmt.Fprintf(c.stdout, "Finished defragmenting etcd member[%s]. took %s\n", ep, took)
+	})
+	if err != nil {
+		return err
 	}
 	if failed {
 		return fail(exitError, nil)

@@ -1,6 +1,7 @@
 package ctlv3
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"sync"
@@ -156,32 +157,19 @@ func (c *ctl) checkHealth(cfg *clientv3.Config) epHealth {
 // endpointStatus asks every endpoint for its status in turn. An endpoint that fails is
 // reported on stderr and left out; the command then exits 1 without an "Error:" line.
 func (c *ctl) endpointStatus(cmd *cobra.Command, cluster bool) error {
-	spec, err := c.clientSpec(cmd)
-	if err != nil {
-		return err
-	}
-	eps, err := c.endpointsFromCluster(cmd, cluster)
-	if err != nil {
-		return err
-	}
 	var sts []epStatus
 	failed := false
-	for _, ep := range eps {
-		spec.Endpoints = []string{ep}
-		cli, err := c.newClient(spec, "etcd-client")
+	err := c.perEndpoint(cmd, cluster, func(ctx context.Context, cli *clientv3.Client, ep string) {
+		resp, err := cli.Status(ctx, ep)
 		if err != nil {
-			return err
-		}
-		ctx, cancel := c.commandCtx()
-		resp, serr := cli.Status(ctx, ep)
-		cancel()
-		cli.Close()
-		if serr != nil {
 			failed = true
-			fmt.Fprintf(c.stderr, "Failed to get the status of endpoint %s (%v)\n", ep, serr)
-			continue
+			fmt.Fprintf(c.stderr, "Failed to get the status of endpoint %s (%v)\n", ep, err)
+			return
 		}
 		sts = append(sts, epStatus{Ep: ep, Resp: resp})
+	})
+	if err != nil {
+		return err
 	}
 	if err := c.display.EndpointStatus(sts); err != nil {
 		return err
@@ -192,10 +180,9 @@ func (c *ctl) endpointStatus(cmd *cobra.Command, cluster bool) error {
 	return nil
 }
 
-// endpointHashKV asks every endpoint in turn for the hash of its keyspace up to rev (0: the
-// current revision). An endpoint that fails is reported on stderr and left out; after
-// the others are printed, the command fails with the last of those errors.
-func (c *ctl) endpointHashKV(cmd *cobra.Command, cluster bool, rev int64) error {
+// perEndpoint calls f for each endpoint (every member's with --cluster) in turn, with a
+// client of its own and a context bounded by --command-timeout.
+func (c *ctl) perEndpoint(cmd *cobra.Command, cluster bool, f func(ctx context.Context, cli *clientv3.Client, ep string)) error {
 	spec, err := c.clientSpec(cmd)
 	if err != nil {
 		return err
@@ -204,8 +191,6 @@ func (c *ctl) endpointHashKV(cmd *cobra.Command, cluster bool, rev int64) error 
 	if err != nil {
 		return err
 	}
-	var hs []epHashKV // nil when none answers: json prints null, as etcdctl's does
-	var lastErr error
 	for _, ep := range eps {
 		spec.Endpoints = []string{ep}
 		cli, err := c.newClient(spec, "etcd-client")
@@ -213,15 +198,30 @@ func (c *ctl) endpointHashKV(cmd *cobra.Command, cluster bool, rev int64) error 
 			return err
 		}
 		ctx, cancel := c.commandCtx()
-		resp, herr := cli.HashKV(ctx, ep, rev)
+		f(ctx, cli, ep)
 		cancel()
 		cli.Close()
-		if herr != nil {
-			lastErr = herr
-			fmt.Fprintf(c.stderr, "Failed to get the hash of endpoint %s (%v)\n", ep, herr)
-			continue
+	}
+	return nil
+}
+
+// endpointHashKV asks every endpoint in turn for the hash of its keyspace up to rev (0: the
+// current revision). An endpoint that fails is reported on stderr and left out; after
+// the others are printed, the command fails with the last of those errors.
+func (c *ctl) endpointHashKV(cmd *cobra.Command, cluster bool, rev int64) error {
+	var hs []epHashKV // nil when none answers: json prints null, as etcdctl's does
+	var lastErr error
+	err := c.perEndpoint(cmd, cluster, func(ctx context.Context, cli *clientv3.Client, ep string) {
+		resp, err := cli.HashKV(ctx, ep, rev)
+		if err != nil {
+			lastErr = err
+			fmt.Fprintf(c.stderr, "Failed to get the hash of endpoint %s (%v)\n", ep, err)
+			return
 		}
 		hs = append(hs, epHashKV{Ep: ep, Resp: resp})
+	})
+	if err != nil {
+		return err
 	}
 	if err := c.display.EndpointHashKV(hs); err != nil {
 		return err
