@@ -44,8 +44,8 @@ func BackupDataDir(cfg BackupConfig) error {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	if entries, err := os.ReadDir(cfg.BackupDir); err == nil && len(entries) > 0 || err != nil && !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("%w: %q", ErrDataDirNotEmpty, cfg.BackupDir)
+	if err := checkEmptyDir(cfg.BackupDir); err != nil {
+		return err
 	}
 	src, dst := memberDirs(cfg.DataDir), memberDirs(cfg.BackupDir)
 	if ok, err := wal.Exist(src.wal); err != nil || !ok {

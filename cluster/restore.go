@@ -136,8 +136,8 @@ func RestoreBackup(cfg RestoreConfig) error {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	if entries, err := os.ReadDir(cfg.DataDir); err == nil && len(entries) > 0 || err != nil && !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("%w: %q", ErrDataDirNotEmpty, cfg.DataDir)
+	if err := checkEmptyDir(cfg.DataDir); err != nil {
+		return err
 	}
 	if err := checkInitialCluster(&Config{Name: cfg.Name, InitialCluster: cfg.InitialCluster, PeerURLs: cfg.PeerURLs}); err != nil {
 		return err
@@ -203,6 +203,14 @@ func RestoreBackup(cfg RestoreConfig) error {
 	}
 	cfg.Logger.Info("restored snapshot", "path", cfg.BackupPath, "data-dir", cfg.DataDir, "member-id", self.String(),
 		"cluster-id", clusterID.String(), "revision", st.kv.Rev())
+	return nil
+}
+
+// checkEmptyDir refuses a data dir to be made that already holds something.
+func checkEmptyDir(dir string) error {
+	if entries, err := os.ReadDir(dir); err == nil && len(entries) > 0 || err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("%w: %q", ErrDataDirNotEmpty, dir)
+	}
 	return nil
 }
 
