@@ -44,19 +44,20 @@ func (s *StateSnapshot) Revision() int64 { return s.p.rev }
 // Snapshot captures the state as of the last applied entry.
 func (s *Server) Snapshot(ctx context.Context) (*StateSnapshot, error) {
 	var (
-		p   *snapshotPayload
+		st  stateView
 		err error
 	)
-	if cerr := s.applyCall(ctx, func() {
-		var st stateView
-		if st, err = s.captureState(); err == nil {
-			p, err = newSnapshotPayload(st)
-		}
-	}); cerr != nil {
+	// Only the capture runs in the apply loop; sizing the keyspace walks
+	// it, which is done here.
+	if cerr := s.applyCall(ctx, func() { st, err = s.captureState() }); cerr != nil {
 		return nil, cerr
 	}
 	if err != nil {
 		return nil, fmt.Errorf("cluster: capture state: %w", err)
+	}
+	p, err := newSnapshotPayload(st)
+	if err != nil {
+		return nil, err
 	}
 	return &StateSnapshot{p: p}, nil
 }

@@ -76,9 +76,8 @@ func bytesSection(kind byte, data []byte) snapshotSection {
 // format, as many times as needed, while the member goes on.
 type snapshotPayload struct {
 	sections []snapshotSection
-	// rev and keys describe the keyspace in it (snapshot status).
-	rev  int64
-	keys int
+	// rev is the keyspace's revision in it.
+	rev int64
 }
 
 func newSnapshotPayload(st stateView) (*snapshotPayload, error) {
@@ -95,7 +94,7 @@ func newSnapshotPayload(st stateView) (*snapshotPayload, error) {
 		return nil, err
 	}
 	kv := st.kv
-	return &snapshotPayload{rev: kv.Rev(), keys: kv.KeyCount(), sections: []snapshotSection{
+	return &snapshotPayload{rev: kv.Rev(), sections: []snapshotSection{
 		bytesSection(sectionConfState, cs),
 		bytesSection(sectionMembers, members),
 		{kind: sectionKV, len: kv.EncodedLen(), write: func(w io.Writer) error {
