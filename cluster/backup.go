@@ -1,7 +1,6 @@
 package cluster
 
 import (
-	"bytes"
 	"crypto/rand"
 	"encoding/binary"
 	"encoding/json"
@@ -62,9 +61,12 @@ func BackupDataDir(cfg BackupConfig) error {
 	if err != nil {
 		return err
 	}
-	mark, data, err := wal.NewSnapshotter(src.snap, cfg.Logger).LoadNewestAvailable(marks)
+	mark, data, err := wal.NewSnapshotter(src.snap, cfg.Logger).OpenNewestAvailable(marks)
 	if err != nil && !errors.Is(err, wal.ErrNoSnapshot) {
 		return err
+	}
+	if data != nil {
+		defer data.Close()
 	}
 	metaBytes, hs, ents, err := wal.ReadAt(src.wal, mark, opts)
 	if err != nil {
@@ -86,7 +88,7 @@ func BackupDataDir(cfg BackupConfig) error {
 	}
 	var st restoredState
 	if mark != (wal.SnapshotMark{}) {
-		if st, err = decodeSnapshot(bytes.NewReader(data)); err != nil {
+		if st, err = decodeSnapshot(data); err != nil {
 			return fmt.Errorf("cluster: snapshot at index %d: %w", mark.Index, err)
 		}
 	} else {

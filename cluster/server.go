@@ -1,7 +1,6 @@
 package cluster
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -473,13 +472,14 @@ func (s *Server) restart(walDir string, rcfg *raft.Config) error {
 	if err != nil {
 		return fmt.Errorf("cluster: read wal: %w", err)
 	}
-	mark, data, err := s.snapshotter.LoadNewestAvailable(marks)
+	mark, data, err := s.snapshotter.OpenNewestAvailable(marks)
 	switch {
 	case errors.Is(err, wal.ErrNoSnapshot):
 	case err != nil:
 		return fmt.Errorf("cluster: load snapshot: %w", err)
 	default:
-		st, err := decodeSnapshot(bytes.NewReader(data))
+		st, err := decodeSnapshot(data)
+		data.Close()
 		if err != nil {
 			return fmt.Errorf("cluster: snapshot at index %d: %w", mark.Index, err)
 		}
@@ -491,7 +491,7 @@ func (s *Server) restart(walDir string, rcfg *raft.Config) error {
 			return fmt.Errorf("cluster: apply snapshot to raft log: %w", err)
 		}
 		s.lastSnapIndex = mark.Index
-		s.lastSnapshotSize.Store(int64(len(data)))
+		s.lastSnapshotSize.Store(data.Size)
 		s.appliedTerm = mark.Term
 		s.applied.advance(mark.Index)
 	}

@@ -281,11 +281,12 @@ func (s *Server) applySnapshot(meta raftpb.SnapshotMetadata) error {
 		return nil
 	}
 	mark := wal.SnapshotMark{Index: meta.Index, Term: meta.Term}
-	data, err := s.snapshotter.LoadAt(mark)
+	data, err := s.snapshotter.OpenAt(mark)
 	if err != nil {
 		return fmt.Errorf("cluster: load received snapshot: %w", err)
 	}
-	st, err := decodeSnapshot(bytes.NewReader(data))
+	st, err := decodeSnapshot(data)
+	data.Close()
 	if err != nil {
 		return fmt.Errorf("cluster: received snapshot at index %d: %w", meta.Index, err)
 	}
@@ -293,11 +294,11 @@ func (s *Server) applySnapshot(meta raftpb.SnapshotMetadata) error {
 	s.watchers.Restored(s.kv.Rev())
 	s.reconcilePeers(st.members)
 	s.lastSnapIndex = meta.Index
-	s.lastSnapshotSize.Store(int64(len(data)))
+	s.lastSnapshotSize.Store(data.Size)
 	s.bytesSinceSnap = 0
 	s.appliedTerm = meta.Term
 	s.applied.advance(meta.Index)
-	s.logger.Info("restored snapshot from leader", "index", meta.Index, "term", meta.Term, "bytes", len(data), "members", len(st.members))
+	s.logger.Info("restored snapshot from leader", "index", meta.Index, "term", meta.Term, "bytes", data.Size, "members", len(st.members))
 	return nil
 }
 

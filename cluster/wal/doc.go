@@ -9,13 +9,14 @@
 // replays what follows:
 //
 //	marks, err := wal.ValidSnapshotMarks(walDir, opts)
-//	mark, data, err := snapshotter.LoadNewestAvailable(marks) // or ErrNoSnapshot: the zero mark
+//	mark, data, err := snapshotter.OpenNewestAvailable(marks) // or ErrNoSnapshot: the zero mark
+//	// ... read the checked data from data (a stream), then data.Close()
 //	w, err := wal.Open(walDir, mark, opts)
 //	metadata, hs, ents, err := w.ReadAll()
 //
 // Then, for every Raft Ready, in this order:
 //
-//	snapshotter.Save(mark, data); w.SaveSnapshot(mark) // if Ready has a snapshot
+//	snapshotter.SaveFrom(mark, size, src); w.SaveSnapshot(mark) // if Ready has a snapshot (or Save of bytes)
 //	w.Save(rd.HardState, rd.Entries)                  // durable when it returns
 //
 // and, after a snapshot taken in the background is saved and recorded,

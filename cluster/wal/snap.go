@@ -151,7 +151,12 @@ func (w *fileWriter) Write(p []byte) (int, error) {
 // ErrNoSnapshot when no valid file is left, and other errors (an I/O error,
 // ErrUnsupportedVersion) as they come, without trying older files.
 func (s *Snapshotter) Load() (SnapshotMark, []byte, error) {
-	return s.load(false, nil)
+	m, d, err := s.open(false, nil)
+	if err != nil {
+		return m, nil, err
+	}
+	b, err := d.readAll()
+	return m, b, err
 }
 
 // LoadNewestAvailable is Load restricted to the snapshots whose marks are
@@ -161,11 +166,44 @@ func (s *Snapshotter) Load() (SnapshotMark, []byte, error) {
 // so it is renamed aside with the suffix ".orphan", lest Release keep it
 // instead of a usable one.
 func (s *Snapshotter) LoadNewestAvailable(marks []SnapshotMark) (SnapshotMark, []byte, error) {
-	return s.load(true, marks)
+	m, d, err := s.OpenNewestAvailable(marks)
+	if err != nil {
+		return m, nil, err
+	}
+	b, err := d.readAll()
+	return m, b, err
 }
 
-// load loads the newest valid snapshot, among only if filter is set.
-func (s *Snapshotter) load(filter bool, only []SnapshotMark) (SnapshotMark, []byte, error) {
+// OpenNewestAvailable is LoadNewestAvailable for a reader: the snapshot's
+// data, checked, streams from the file, so a large snapshot is never held
+// in memory next to what is built from it. The caller closes it.
+func (s *Snapshotter) OpenNewestAvailable(marks []SnapshotMark) (SnapshotMark, *SnapshotData, error) {
+	return s.open(true, marks)
+}
+
+// SnapshotData is the data of a snapshot file whose header, length and
+// checksum were checked, open for reading once.
+type SnapshotData struct {
+	io.Reader
+	// Size is the length of the data.
+	Size int64
+	f    File
+}
+
+// Close closes the file.
+func (d *SnapshotData) Close() error { return d.f.Close() }
+
+func (d *SnapshotData) readAll() ([]byte, error) {
+	defer d.Close()
+	b := make([]byte, d.Size)
+	if _, err := io.ReadFull(d, b); err != nil {
+		return nil, fmt.Errorf("wal: reading snapshot: %w", err)
+	}
+	return b, nil
+}
+
+// open opens the newest valid snapshot, among only if filter is set.
+func (s *Snapshotter) open(filter bool, only []SnapshotMark) (SnapshotMark, *SnapshotData, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	marks, err := s.listLocked(true)
@@ -179,7 +217,7 @@ func (s *Snapshotter) load(filter bool, only []SnapshotMark) (SnapshotMark, []by
 			continue
 		}
 		path := filepath.Join(s.dir, snapName(m))
-		data, err := s.read(path, m)
+		d, err := s.openChecked(path, m)
 		if errors.Is(err, ErrCorrupt) {
 			s.log.Warn("wal: snapshot file is corrupt, moving it aside and trying an older one", "path", path, "err", err)
 			if err := s.fs.Rename(path, path+brokenExt); err != nil {
@@ -194,28 +232,51 @@ func (s *Snapshotter) load(filter bool, only []SnapshotMark) (SnapshotMark, []by
 			op := filepath.Join(s.dir, snapName(o))
 			s.log.Warn("wal: snapshot file was never recorded in the WAL, moving it aside", "path", op, "loaded", path)
 			if err := s.fs.Rename(op, op+orphanExt); err != nil {
+				d.Close()
 				return SnapshotMark{}, nil, fmt.Errorf("wal: %w", err)
 			}
 		}
-		return m, data, nil
+		return m, d, nil
 	}
 	return SnapshotMark{}, nil, ErrNoSnapshot
 }
 
-// read reads and checks the snapshot file at path, named after m.
-func (s *Snapshotter) read(path string, m SnapshotMark) ([]byte, error) {
+// openChecked opens the snapshot file at path, named after m, and checks
+// it, reading it through once in chunks for the checksum.
+func (s *Snapshotter) openChecked(path string, m SnapshotMark) (_ *SnapshotData, err error) {
 	f, err := s.fs.OpenFile(path, os.O_RDONLY, 0)
 	if err != nil {
 		return nil, fmt.Errorf("wal: %w", err)
 	}
-	b, err := readFile(f, nil)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
+	defer func() {
+		if err != nil {
+			f.Close()
+		}
+	}()
+	size, err := f.Size()
 	if err != nil {
 		return nil, fmt.Errorf("wal: reading %s: %w", path, err)
 	}
-	return decodeSnapshotFile(path, m, b)
+	if size < snapHeaderSize+snapCRCSize {
+		return nil, corruptf(path, 0, "snapshot file of %d bytes", size)
+	}
+	hdr := make([]byte, snapHeaderSize)
+	trailer := make([]byte, snapCRCSize)
+	if _, err := f.ReadAt(hdr, 0); err != nil {
+		return nil, fmt.Errorf("wal: reading %s: %w", path, err)
+	}
+	if _, err := f.ReadAt(trailer, size-snapCRCSize); err != nil {
+		return nil, fmt.Errorf("wal: reading %s: %w", path, err)
+	}
+	h := crc32.New(castagnoli)
+	if _, err := io.Copy(h, io.NewSectionReader(f, 0, size-snapCRCSize)); err != nil {
+		return nil, fmt.Errorf("wal: reading %s: %w", path, err)
+	}
+	if err := checkSnapshotFile(path, m, hdr, size-snapCRCSize-snapHeaderSize, h.Sum32(), trailer); err != nil {
+		return nil, err
+	}
+	n := size - snapCRCSize - snapHeaderSize
+	return &SnapshotData{Reader: io.NewSectionReader(f, snapHeaderSize, n), Size: n, f: f}, nil
 }
 
 // decodeSnapshotFile checks a whole snapshot file b, named after m, and
@@ -224,28 +285,37 @@ func decodeSnapshotFile(path string, m SnapshotMark, b []byte) ([]byte, error) {
 	if len(b) < snapHeaderSize+snapCRCSize {
 		return nil, corruptf(path, 0, "snapshot file of %d bytes", len(b))
 	}
-	if string(b[:8]) != snapMagic {
-		return nil, corruptf(path, 0, "not a snapshot file (magic %q)", b[:8])
-	}
-	// The checksum first: a version field is only worth reading if sound.
 	body := len(b) - snapCRCSize
-	crc := crc32.Checksum(b[:body], castagnoli)
-	if want := binary.LittleEndian.Uint32(b[body:]); crc != want {
-		return nil, corruptf(path, int64(body), "snapshot checksum mismatch (%#08x, want %#08x)", crc, want)
-	}
-	switch v := binary.LittleEndian.Uint32(b[8:12]); {
-	case v > snapFormat:
-		return nil, fmt.Errorf("%w: snapshot %s has format %d, this build reads up to %d", ErrUnsupportedVersion, path, v, snapFormat)
-	case v == 0:
-		return nil, corruptf(path, 8, "snapshot format 0")
-	}
-	if got := decodeMarkPayload(b[12:28]); got != m {
-		return nil, corruptf(path, 12, "snapshot file holds %+v, its name says %+v", got, m)
-	}
-	if n := binary.LittleEndian.Uint64(b[28:36]); n != uint64(body-snapHeaderSize) {
-		return nil, corruptf(path, 28, "snapshot data length %d in a file with %d bytes of data", n, body-snapHeaderSize)
+	if err := checkSnapshotFile(path, m, b[:snapHeaderSize], int64(body-snapHeaderSize), crc32.Checksum(b[:body], castagnoli), b[body:]); err != nil {
+		return nil, err
 	}
 	return b[snapHeaderSize:body], nil
+}
+
+// checkSnapshotFile checks a snapshot file named after m from its header,
+// the length of its data, the checksum of everything before its trailer,
+// and its trailer.
+func checkSnapshotFile(path string, m SnapshotMark, hdr []byte, dataLen int64, crc uint32, trailer []byte) error {
+	if string(hdr[:8]) != snapMagic {
+		return corruptf(path, 0, "not a snapshot file (magic %q)", hdr[:8])
+	}
+	// The checksum first: a version field is only worth reading if sound.
+	if want := binary.LittleEndian.Uint32(trailer); crc != want {
+		return corruptf(path, snapHeaderSize+dataLen, "snapshot checksum mismatch (%#08x, want %#08x)", crc, want)
+	}
+	switch v := binary.LittleEndian.Uint32(hdr[8:12]); {
+	case v > snapFormat:
+		return fmt.Errorf("%w: snapshot %s has format %d, this build reads up to %d", ErrUnsupportedVersion, path, v, snapFormat)
+	case v == 0:
+		return corruptf(path, 8, "snapshot format 0")
+	}
+	if got := decodeMarkPayload(hdr[12:28]); got != m {
+		return corruptf(path, 12, "snapshot file holds %+v, its name says %+v", got, m)
+	}
+	if n := binary.LittleEndian.Uint64(hdr[28:36]); n != uint64(dataLen) {
+		return corruptf(path, 28, "snapshot data length %d in a file with %d bytes of data", n, dataLen)
+	}
+	return nil
 }
 
 // Release removes all but the newest keep snapshot files (keep >= 1). Files

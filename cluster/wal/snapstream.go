@@ -201,7 +201,17 @@ func isSnapTemp(name string) bool {
 
 // LoadAt returns the data of the snapshot at mark, checked.
 func (s *Snapshotter) LoadAt(mark SnapshotMark) ([]byte, error) {
+	d, err := s.OpenAt(mark)
+	if err != nil {
+		return nil, err
+	}
+	return d.readAll()
+}
+
+// OpenAt is LoadAt for a reader (see OpenNewestAvailable). The caller
+// closes it.
+func (s *Snapshotter) OpenAt(mark SnapshotMark) (*SnapshotData, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.read(filepath.Join(s.dir, snapName(mark)), mark)
+	return s.openChecked(filepath.Join(s.dir, snapName(mark)), mark)
 }
