@@ -58,8 +58,8 @@ var (
 // that run several in a process see the newest).
 var metricsMember atomic.Pointer[Server]
 
-// stateCollector reports what is cheaper to read at a scrape than to keep
-// current: the keyspace's size and its number of keys.
+// stateCollector reports the keyspace's size and number of keys, which the
+// store keeps current, at each scrape.
 type stateCollector struct{ size, inUse, keys *prometheus.Desc }
 
 var stateMetrics = stateCollector{
@@ -86,9 +86,7 @@ func (c stateCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	ch <- prometheus.MustNewConstMetric(c.size, prometheus.GaugeValue, float64(s.DBSize()))
 	ch <- prometheus.MustNewConstMetric(c.inUse, prometheus.GaugeValue, float64(s.DBSizeInUse()))
-	if r, err := s.KV().Range(mvcc.RangeRequest{Key: []byte{0}, End: []byte{0}, CountOnly: true}); err == nil {
-		ch <- prometheus.MustNewConstMetric(c.keys, prometheus.GaugeValue, float64(r.Count))
-	}
+	ch <- prometheus.MustNewConstMetric(c.keys, prometheus.GaugeValue, float64(s.KV().LiveKeys()))
 }
 
 // DBSizeInUse is the keyspace's size as a snapshot would write it: what

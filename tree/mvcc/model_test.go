@@ -791,7 +791,9 @@ func checkHistory(t *testing.T, s *Store, m *model) {
 	if got, want := s.Size(), scanSize(s); got != want {
 		t.Fatalf("Size() = %d, but the index holds %d", got, want)
 	}
-	t.Helper()
+	if got, want := s.LiveKeys(), int64(len(m.live([]byte{0}, []byte{0}, m.rev))); got != want {
+		t.Fatalf("LiveKeys() = %d, the model has %d keys", got, want)
+	}
 	if s.Rev() != m.rev || s.CompactRev() != m.compactRev {
 		t.Fatalf("store at %d/%d, model at %d/%d", s.Rev(), s.CompactRev(), m.rev, m.compactRev)
 	}

@@ -28,3 +28,23 @@ func (s *Store) Size() int64 {
 	defer s.mu.RUnlock()
 	return s.size
 }
+
+// LiveKeys is the number of keys at the current revision (deleted ones not
+// counted), kept up to date by every write, so it costs nothing to ask.
+func (s *Store) LiveKeys() int64 {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.live
+}
+
+// liveDelta is what replacing e's newest version by v does to LiveKeys.
+func liveDelta(e *keyEntry, v *version) int64 {
+	var d int64
+	if e.latest() != nil {
+		d--
+	}
+	if !v.tombstone() {
+		d++
+	}
+	return d
+}

@@ -356,6 +356,9 @@ func (d *decoder) store() *Store {
 		e := keyEntry{key: key, versions: vs}
 		s.tree.ReplaceOrInsert(e)
 		s.size += entrySize(&e)
+		if e.latest() != nil {
+			s.live++
+		}
 		prev = key
 	}
 	return s

@@ -101,6 +101,7 @@ type Store struct {
 	compactRev int64  // -1 until the first compaction
 	epoch      uint64 // bumped by every Snapshot; see keyEntry
 	size       int64  // Size: the sum of entrySize over the tree
+	live       int64  // LiveKeys: the keys whose newest version is not a tombstone
 	// hashes are the last compactions' hashes (CompactionHash). They are
 	// not part of snapshots: etcd keeps them in memory only.
 	hashes []compactionHash
@@ -123,7 +124,7 @@ func (s *Store) ReplaceWith(other *Store) {
 	defer s.writeMu.Unlock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.tree, s.rev, s.compactRev, s.size, s.epoch = other.tree, other.rev, other.compactRev, other.size, other.epoch
+	s.tree, s.rev, s.compactRev, s.size, s.live, s.epoch = other.tree, other.rev, other.compactRev, other.size, other.live, other.epoch
 	s.hashes = nil
 }
 

@@ -166,6 +166,7 @@ func (w *writer) nextRevision() Revision {
 }
 
 func (w *writer) write(e keyEntry, existed bool, v version) {
+	w.s.live += liveDelta(&e, &v)
 	ne := w.s.appendVersionLocked(e, v)
 	w.s.tree.ReplaceOrInsert(ne)
 	w.s.size += versionSize(&v)
@@ -178,6 +179,7 @@ func (w *writer) write(e keyEntry, existed bool, v version) {
 func (w *writer) abort() {
 	for i := len(w.changes) - 1; i >= 0; i-- {
 		c := &w.changes[i]
+		w.s.live -= liveDelta(&c.before, &c.v)
 		w.s.size -= versionSize(&c.v)
 		if !c.existed {
 			w.s.size -= int64(len(c.key))
