@@ -114,6 +114,12 @@ var cliCases = []cliCase{
 	{name: "endpoint_hashkv_no_server", args: []string{"endpoint", "hashkv", "-w", "json", noServer, "--command-timeout=100ms"}},
 	{name: "endpoint_hashkv_no_server_table", args: []string{"endpoint", "hashkv", "-w", "table", "--rev=3", noServer, "--command-timeout=100ms"}},
 
+	{name: "snapshot_save_no_args", args: []string{"snapshot", "save"}},
+	{name: "snapshot_save_two_args", args: []string{"snapshot", "save", "a", "b"}},
+	{name: "snapshot_save_missing_dir", args: []string{"snapshot", "save", "/nonexistent-dir/x.db", noServer}},
+	{name: "snapshot_save_two_endpoints", args: []string{"snapshot", "save", "x.db", "--endpoints=127.0.0.1:1,127.0.0.1:2"}},
+	{name: "help_snapshot_save", args: []string{"snapshot", "save", "--help"}, differs: "the examples name larchctl"},
+	{name: "help_snapshot", args: []string{"snapshot", "--help"}, differs: "etcdctl 3.6 has only save; larchctl keeps etcdctl 3.5's status and restore"},
 	{name: "help_alarm", args: []string{"alarm", "--help"}},
 	{name: "alarm_no_sub", args: []string{"alarm"}},
 	{name: "help_alarm_list", args: []string{"alarm", "list", "--help"}},
