@@ -61,7 +61,7 @@ func BackupDataDir(cfg BackupConfig) error {
 	if err != nil {
 		return err
 	}
-	mark, data, err := wal.NewSnapshotter(src.snap, cfg.Logger).OpenNewestAvailable(marks)
+	mark, data, err := wal.NewSnapshotter(src.snap, cfg.Logger).PeekNewestAvailable(marks)
 	if err != nil && !errors.Is(err, wal.ErrNoSnapshot) {
 		return err
 	}
@@ -71,6 +71,16 @@ func BackupDataDir(cfg BackupConfig) error {
 	metaBytes, hs, ents, err := wal.ReadAt(src.wal, mark, opts)
 	if err != nil {
 		return err
+	}
+	// Entries past the commit index were never committed (a deposed
+	// leader's tail): the copy's only voter would commit them. etcd drops
+	// them when it starts such a copy with --force-new-cluster.
+	for i, e := range ents {
+		if e.Index > hs.Commit {
+			cfg.Logger.Info("discarding uncommitted WAL entries", "commit-index", hs.Commit, "entries", len(ents)-i)
+			ents = ents[:i]
+			break
+		}
 	}
 	var meta walMetadata
 	if err := json.Unmarshal(metaBytes, &meta); err != nil {

@@ -75,3 +75,37 @@ func TestV2Backup(t *testing.T) {
 		})
 	}
 }
+
+// TestV2BackupDropsUncommitted: a leader cut off from its followers keeps
+// a write it never committed at the end of its log; a backup of it must
+// not turn that write into committed data.
+func TestV2BackupDropsUncommitted(t *testing.T) {
+	src := New(t, Config{})
+	ctx := context.Background()
+	if _, err := src.Client().Put(ctx, "committed", "1"); err != nil {
+		t.Fatal(err)
+	}
+	leader := src.WaitLeader()
+	for _, f := range src.Followers(leader) {
+		f.Stop()
+	}
+	pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	if _, err := leader.Client().Put(pctx, "uncommitted", "never-acknowledged"); err == nil {
+		t.Fatal("a put without quorum succeeded")
+	}
+	cancel()
+	leader.Stop()
+
+	dst := New(t, Config{Size: 1, Prepare: func(cfg *cluster.Config) error {
+		return cluster.BackupDataDir(cluster.BackupConfig{DataDir: leader.DataDir, BackupDir: cfg.DataDir, WithV3: true})
+	}})
+	for key, want := range map[string]int{"committed": 1, "uncommitted": 0} {
+		got, err := dst.Client().Get(ctx, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got.Kvs) != want {
+			t.Fatalf("%s in the backup: %v", key, got.Kvs)
+		}
+	}
+}

@@ -151,7 +151,7 @@ func (w *fileWriter) Write(p []byte) (int, error) {
 // ErrNoSnapshot when no valid file is left, and other errors (an I/O error,
 // ErrUnsupportedVersion) as they come, without trying older files.
 func (s *Snapshotter) Load() (SnapshotMark, []byte, error) {
-	m, d, err := s.open(false, nil)
+	m, d, err := s.open(false, nil, false)
 	if err != nil {
 		return m, nil, err
 	}
@@ -178,7 +178,14 @@ func (s *Snapshotter) LoadNewestAvailable(marks []SnapshotMark) (SnapshotMark, [
 // data, checked, streams from the file, so a large snapshot is never held
 // in memory next to what is built from it. The caller closes it.
 func (s *Snapshotter) OpenNewestAvailable(marks []SnapshotMark) (SnapshotMark, *SnapshotData, error) {
-	return s.open(true, marks)
+	return s.open(true, marks, false)
+}
+
+// PeekNewestAvailable is OpenNewestAvailable for a reader that must leave
+// the directory as it is (an offline backup): corrupt and orphaned files
+// are skipped, not moved aside.
+func (s *Snapshotter) PeekNewestAvailable(marks []SnapshotMark) (SnapshotMark, *SnapshotData, error) {
+	return s.open(true, marks, true)
 }
 
 // SnapshotData is the data of a snapshot file whose header, length and
@@ -202,11 +209,12 @@ func (d *SnapshotData) readAll() ([]byte, error) {
 	return b, nil
 }
 
-// open opens the newest valid snapshot, among only if filter is set.
-func (s *Snapshotter) open(filter bool, only []SnapshotMark) (SnapshotMark, *SnapshotData, error) {
+// open opens the newest valid snapshot, among only if filter is set;
+// readOnly leaves bad files where they are.
+func (s *Snapshotter) open(filter bool, only []SnapshotMark, readOnly bool) (SnapshotMark, *SnapshotData, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	marks, err := s.listLocked(true)
+	marks, err := s.listLocked(!readOnly)
 	if err != nil {
 		return SnapshotMark{}, nil, err
 	}
@@ -218,6 +226,10 @@ func (s *Snapshotter) open(filter bool, only []SnapshotMark) (SnapshotMark, *Sna
 		}
 		path := filepath.Join(s.dir, snapName(m))
 		d, err := s.openChecked(path, m)
+		if errors.Is(err, ErrCorrupt) && readOnly {
+			s.log.Warn("wal: snapshot file is corrupt, trying an older one", "path", path, "err", err)
+			continue
+		}
 		if errors.Is(err, ErrCorrupt) {
 			s.log.Warn("wal: snapshot file is corrupt, moving it aside and trying an older one", "path", path, "err", err)
 			if err := s.fs.Rename(path, path+brokenExt); err != nil {
@@ -229,6 +241,9 @@ func (s *Snapshotter) open(filter bool, only []SnapshotMark) (SnapshotMark, *Sna
 			return SnapshotMark{}, nil, err
 		}
 		for _, o := range orphans {
+			if readOnly {
+				break
+			}
 			op := filepath.Join(s.dir, snapName(o))
 			s.log.Warn("wal: snapshot file was never recorded in the WAL, moving it aside", "path", op, "loaded", path)
 			if err := s.fs.Rename(op, op+orphanExt); err != nil {

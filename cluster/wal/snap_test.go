@@ -215,3 +215,28 @@ func TestSnapshotterSaveSyncFails(t *testing.T) {
 		t.Fatalf("files left: %v", names)
 	}
 }
+
+// TestSnapshotterPeekLeavesFiles: the read-only open skips a corrupt newest
+// file and an orphan without moving either, and streams the data it checked.
+func TestSnapshotterPeekLeavesFiles(t *testing.T) {
+	s, dir, _ := newTestSnapshotter(t)
+	older, newer, orphan := SnapshotMark{Index: 5, Term: 1}, SnapshotMark{Index: 9, Term: 1}, SnapshotMark{Index: 12, Term: 1}
+	for _, m := range []SnapshotMark{older, newer, orphan} {
+		if err := s.Save(m, []byte(snapName(m))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	patchFile(t, filepath.Join(dir, snapName(newer)), func(b []byte) []byte { b[snapHeaderSize] ^= 1; return b })
+	before := snapFiles(t, dir, snapExt)
+	m, d, err := s.PeekNewestAvailable([]SnapshotMark{older, newer})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := d.readAll()
+	if err != nil || m != older || string(data) != snapName(older) {
+		t.Fatalf("Peek = %+v, %q, %v; want the older snapshot", m, data, err)
+	}
+	if after := snapFiles(t, dir, snapExt); !slices.Equal(before, after) {
+		t.Fatalf("files before %v, after %v", before, after)
+	}
+}
