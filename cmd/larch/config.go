@@ -43,31 +43,31 @@ type serverConfig struct {
 	SnapshotCatchupEntries   uint64 `json:"snapshot-catchup-entries"`
 	// ExperimentalSnapshotCatchupEntries is etcd 3.5's name of the same
 	// setting, still accepted by etcd 3.6.
-	ExperimentalSnapshotCatchupEntries uint64 `json:"experimental-snapshot-catchup-entries"`
-	MaxLearners                        int    `json:"max-learners"`
-	WatchProgressNotifyInterval        string `json:"watch-progress-notify-interval"`
+	ExperimentalSnapshotCatchupEntries uint64        `json:"experimental-snapshot-catchup-entries"`
+	MaxLearners                        int           `json:"max-learners"`
+	WatchProgressNotifyInterval        durationValue `json:"watch-progress-notify-interval"`
 	// ExperimentalWatchProgressNotifyInterval is etcd 3.5's name of it.
-	ExperimentalWatchProgressNotifyInterval string    `json:"experimental-watch-progress-notify-interval"`
-	StrictReconfigCheck                     bool      `json:"strict-reconfig-check"`
-	QuotaBackendBytes                       int64     `json:"quota-backend-bytes"`
-	MaxRequestBytes                         uint      `json:"max-request-bytes"`
-	MaxTxnOps                               uint      `json:"max-txn-ops"`
-	AuthToken                               string    `json:"auth-token"`
-	AuthTokenTTL                            uint      `json:"auth-token-ttl"`
-	BcryptCost                              uint      `json:"bcrypt-cost"`
-	LogLevel                                string    `json:"log-level"`
-	LogOutputs                              listValue `json:"log-outputs"`
-	WarningApplyDuration                    string    `json:"warning-apply-duration"`
+	ExperimentalWatchProgressNotifyInterval durationValue `json:"experimental-watch-progress-notify-interval"`
+	StrictReconfigCheck                     bool          `json:"strict-reconfig-check"`
+	QuotaBackendBytes                       int64         `json:"quota-backend-bytes"`
+	MaxRequestBytes                         uint          `json:"max-request-bytes"`
+	MaxTxnOps                               uint          `json:"max-txn-ops"`
+	AuthToken                               string        `json:"auth-token"`
+	AuthTokenTTL                            uint          `json:"auth-token-ttl"`
+	BcryptCost                              uint          `json:"bcrypt-cost"`
+	LogLevel                                string        `json:"log-level"`
+	LogOutputs                              listValue     `json:"log-outputs"`
+	WarningApplyDuration                    durationValue `json:"warning-apply-duration"`
 	// Deprecated in etcd 3.6 for warning-apply-duration; still read.
-	ExperimentalWarningApplyDuration string `json:"experimental-warning-apply-duration"`
-	EnablePprof                      bool   `json:"enable-pprof"`
-	AutoCompactionMode               string `json:"auto-compaction-mode"`
-	AutoCompactionRetention          string `json:"auto-compaction-retention"`
+	ExperimentalWarningApplyDuration durationValue `json:"experimental-warning-apply-duration"`
+	EnablePprof                      bool          `json:"enable-pprof"`
+	AutoCompactionMode               string        `json:"auto-compaction-mode"`
+	AutoCompactionRetention          string        `json:"auto-compaction-retention"`
 	// ExperimentalInitialCorruptCheck and the corrupt check time keep
 	// etcd 3.5's names; 3.6 reads the experimental spelling too.
-	ExperimentalInitialCorruptCheck bool   `json:"experimental-initial-corrupt-check"`
-	CorruptCheckTime                string `json:"corrupt-check-time"`
-	ExperimentalCorruptCheckTime    string `json:"experimental-corrupt-check-time"`
+	ExperimentalInitialCorruptCheck bool          `json:"experimental-initial-corrupt-check"`
+	CorruptCheckTime                durationValue `json:"corrupt-check-time"`
+	ExperimentalCorruptCheckTime    durationValue `json:"experimental-corrupt-check-time"`
 	// EnableV2 is accepted for etcd compatibility and changes nothing:
 	// etcd 3.5 serves the v2 API only with --enable-v2, Larch always does.
 	EnableV2 bool `json:"enable-v2"`
@@ -170,8 +170,8 @@ func (c *serverConfig) flagSet(out io.Writer) *flag.FlagSet {
 	fs.Uint64Var(&c.SnapshotCount, "snapshot-count", c.SnapshotCount, "Number of committed transactions to trigger a snapshot to disk.")
 	fs.Uint64Var(&c.SnapshotCatchupEntries, "snapshot-catchup-entries", c.SnapshotCatchupEntries, "Number of entries for a slow follower to catch up after compacting the raft storage entries.")
 	fs.Uint64Var(&c.ExperimentalSnapshotCatchupEntries, "experimental-snapshot-catchup-entries", 0, "Deprecated: use --snapshot-catchup-entries.")
-	fs.StringVar(&c.WatchProgressNotifyInterval, "watch-progress-notify-interval", c.WatchProgressNotifyInterval, "Duration of periodical watch progress notification.")
-	fs.StringVar(&c.ExperimentalWatchProgressNotifyInterval, "experimental-watch-progress-notify-interval", "", "Deprecated: use --watch-progress-notify-interval.")
+	fs.StringVar((*string)(&c.WatchProgressNotifyInterval), "watch-progress-notify-interval", string(c.WatchProgressNotifyInterval), "Duration of periodical watch progress notification.")
+	fs.StringVar((*string)(&c.ExperimentalWatchProgressNotifyInterval), "experimental-watch-progress-notify-interval", "", "Deprecated: use --watch-progress-notify-interval.")
 	fs.IntVar(&c.MaxLearners, "max-learners", c.MaxLearners, "Set the max number of learner members allowed in the cluster membership.")
 	fs.BoolVar(&c.StrictReconfigCheck, "strict-reconfig-check", c.StrictReconfigCheck, "Reject reconfiguration requests that would cause quorum loss.")
 	fs.Int64Var(&c.QuotaBackendBytes, "quota-backend-bytes", c.QuotaBackendBytes, "Raise alarms when backend size exceeds the given quota. 0 means use the default quota.")
@@ -185,10 +185,10 @@ func (c *serverConfig) flagSet(out io.Writer) *flag.FlagSet {
 	fs.StringVar(&c.AutoCompactionMode, "auto-compaction-mode", c.AutoCompactionMode, "interpret 'auto-compaction-retention' one of: periodic|revision. 'periodic' for duration based retention, defaulting to hours if no time unit is provided (e.g. '5m'). 'revision' for revision number based retention.")
 	fs.StringVar(&c.AutoCompactionRetention, "auto-compaction-retention", c.AutoCompactionRetention, "Auto compaction retention for mvcc key value store. 0 means disable auto compaction.")
 	fs.BoolVar(&c.ExperimentalInitialCorruptCheck, "experimental-initial-corrupt-check", false, "Enable to check data corruption before serving any client/peer traffic.")
-	fs.StringVar(&c.CorruptCheckTime, "corrupt-check-time", c.CorruptCheckTime, "Duration of time between cluster corruption check passes.")
-	fs.StringVar(&c.ExperimentalCorruptCheckTime, "experimental-corrupt-check-time", "", "Deprecated: use --corrupt-check-time.")
-	fs.StringVar(&c.WarningApplyDuration, "warning-apply-duration", c.WarningApplyDuration, "Time duration after which a warning is generated if request takes more time.")
-	fs.StringVar(&c.ExperimentalWarningApplyDuration, "experimental-warning-apply-duration", "", "Deprecated: use --warning-apply-duration.")
+	fs.StringVar((*string)(&c.CorruptCheckTime), "corrupt-check-time", string(c.CorruptCheckTime), "Duration of time between cluster corruption check passes.")
+	fs.StringVar((*string)(&c.ExperimentalCorruptCheckTime), "experimental-corrupt-check-time", "", "Deprecated: use --corrupt-check-time.")
+	fs.StringVar((*string)(&c.WarningApplyDuration), "warning-apply-duration", string(c.WarningApplyDuration), "Time duration after which a warning is generated if request takes more time.")
+	fs.StringVar((*string)(&c.ExperimentalWarningApplyDuration), "experimental-warning-apply-duration", "", "Deprecated: use --warning-apply-duration.")
 	fs.BoolVar(&c.EnablePprof, "enable-pprof", c.EnablePprof, "Enable runtime profiling data via HTTP server. Address is at client URL + \"/debug/pprof/\"")
 	fs.BoolVar(&c.EnableV2, "enable-v2", c.EnableV2, "Accepted for etcd compatibility; Larch always serves the v2 API.")
 	fs.StringVar(&c.CertFile, "cert-file", "", "Path to the client server TLS cert file.")
@@ -361,9 +361,9 @@ func (c serverConfig) resolve() (resolved, error) {
 	if _, err := parseLevel(c.LogLevel); err != nil {
 		return r, err
 	}
-	slowApply := c.WarningApplyDuration
+	slowApply := string(c.WarningApplyDuration)
 	if c.ExperimentalWarningApplyDuration != "" {
-		slowApply = c.ExperimentalWarningApplyDuration
+		slowApply = string(c.ExperimentalWarningApplyDuration)
 	}
 	warnApply, err := time.ParseDuration(slowApply)
 	if err != nil || warnApply <= 0 {
@@ -378,9 +378,9 @@ func (c serverConfig) resolve() (resolved, error) {
 	if err != nil {
 		return r, err
 	}
-	checkTime := c.CorruptCheckTime
+	checkTime := string(c.CorruptCheckTime)
 	if c.ExperimentalCorruptCheckTime != "" {
-		checkTime = c.ExperimentalCorruptCheckTime
+		checkTime = string(c.ExperimentalCorruptCheckTime)
 	}
 	corruptCheck, err := time.ParseDuration(checkTime)
 	if err != nil || corruptCheck < 0 {
@@ -398,9 +398,9 @@ func (c serverConfig) resolve() (resolved, error) {
 	if catchUp == 0 {
 		return r, errors.New("--snapshot-catchup-entries must be greater than 0")
 	}
-	progress := c.WatchProgressNotifyInterval
+	progress := string(c.WatchProgressNotifyInterval)
 	if c.ExperimentalWatchProgressNotifyInterval != "" {
-		progress = c.ExperimentalWatchProgressNotifyInterval
+		progress = string(c.ExperimentalWatchProgressNotifyInterval)
 	}
 	progressInterval, err := time.ParseDuration(progress)
 	if err != nil || progressInterval <= 0 {

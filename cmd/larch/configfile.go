@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"time"
 
 	"sigs.k8s.io/yaml"
 )
@@ -154,6 +155,25 @@ func foldString(section, key string, dst *string, from string) error {
 // listValue is a comma-separated flag value; a config file may give it as
 // a YAML list, as etcd's cipher-suites is.
 type listValue string
+
+// durationValue is a duration key: the command line takes Go's form
+// ("5m"), a config file also etcd's, a number of nanoseconds, which is how
+// a time.Duration appears in etcd's YAML.
+type durationValue string
+
+func (d *durationValue) UnmarshalJSON(b []byte) error {
+	var n int64
+	if err := json.Unmarshal(b, &n); err == nil {
+		*d = durationValue(time.Duration(n).String())
+		return nil
+	}
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("want a duration (nanoseconds, or a string such as 5m), got %s", b)
+	}
+	*d = durationValue(s)
+	return nil
+}
 
 func (l *listValue) UnmarshalJSON(b []byte) error {
 	var s string

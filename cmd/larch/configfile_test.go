@@ -112,3 +112,20 @@ func TestCipherSuitesWithTLS13Only(t *testing.T) {
 		t.Fatalf("suites with TLS 1.2 allowed: %v", err)
 	}
 }
+
+// TestConfigFileDurations: etcd's YAML writes a time.Duration as a number
+// of nanoseconds; those load, and so does Go's form.
+func TestConfigFileDurations(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "etcd.yml")
+	yml := "corrupt-check-time: 300000000000\nwarning-apply-duration: 200ms\nexperimental-watch-progress-notify-interval: 5000000000\n"
+	if err := os.WriteFile(path, []byte(yml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r, _, err := resolveArgs(t, []string{"--config-file", path}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.member.CorruptCheckTime != 5*time.Minute || r.member.WarningApplyDuration != 200*time.Millisecond || r.api.WatchProgressNotifyInterval != 5*time.Second {
+		t.Fatalf("corrupt check %v, slow apply %v, progress %v", r.member.CorruptCheckTime, r.member.WarningApplyDuration, r.api.WatchProgressNotifyInterval)
+	}
+}
