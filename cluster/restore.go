@@ -15,6 +15,7 @@ import (
 	"go.etcd.io/raft/v3/raftpb"
 
 	"github.com/larchkv/larch/cluster/wal"
+	"github.com/larchkv/larch/tree/mvcc"
 )
 
 // A backup is what Maintenance.Snapshot streams and `snapshot save`
@@ -124,6 +125,12 @@ type RestoreConfig struct {
 	PeerURLs            []string
 	// SkipHashCheck reads a file without a valid checksum trailer.
 	SkipHashCheck bool
+	// BumpRevision moves the keyspace's revision this far ahead; with
+	// MarkCompacted the history up to the new revision is compacted, so
+	// watchers and caches of the old cluster start over rather than see
+	// revisions go back (etcd's disaster-recovery step).
+	BumpRevision  int64
+	MarkCompacted bool
 	Logger        *slog.Logger
 }
 
@@ -164,6 +171,14 @@ func RestoreBackup(cfg RestoreConfig) error {
 	clusterID := ComputeClusterID(ids)
 	st.confState = raftpb.ConfState{Voters: voters}
 	st.removed, st.alarms = nil, nil
+	if cfg.BumpRevision > 0 {
+		st.kv.BumpRevision(cfg.BumpRevision)
+	}
+	if cfg.MarkCompacted {
+		if err := st.kv.Compact(st.kv.Rev()); err != nil && !errors.Is(err, mvcc.ErrCompacted) {
+			return err
+		}
+	}
 
 	view, err := st.view()
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/larchkv/larch/cluster"
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
@@ -222,5 +223,42 @@ func TestBackupRefusedWhenDamaged(t *testing.T) {
 	if err := cluster.RestoreBackup(cluster.RestoreConfig{BackupPath: path, Name: "a", DataDir: filepath.Dir(full),
 		InitialCluster: []cluster.InitialMember{{Name: "a", PeerURLs: []string{"http://127.0.0.1:1"}}}}); !errors.Is(err, cluster.ErrDataDirNotEmpty) {
 		t.Errorf("restore into a data dir that is not empty: %v", err)
+	}
+}
+
+// TestRestoreBumpRevision: etcd's disaster-recovery restore moves the
+// revision ahead and compacts, so that nothing watching the old cluster
+// sees revisions go back or reads history the new one lacks.
+func TestRestoreBumpRevision(t *testing.T) {
+	c := New(t, Config{Size: 1})
+	ctx := context.Background()
+	var rev int64
+	for i := range 10 {
+		resp, err := c.Client().Put(ctx, "k", fmt.Sprint(i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rev = resp.Header.Revision
+	}
+	path := filepath.Join(t.TempDir(), "backup.db")
+	saveBackup(t, c.Members()[0], path)
+
+	const bump = 1000
+	restored := New(t, Config{Size: 1, Token: "bumped", Prepare: func(cfg *cluster.Config) error {
+		return cluster.RestoreBackup(cluster.RestoreConfig{BackupPath: path, Name: cfg.Name, DataDir: cfg.DataDir,
+			InitialCluster: cfg.InitialCluster, InitialClusterToken: cfg.InitialClusterToken, PeerURLs: cfg.PeerURLs,
+			BumpRevision: bump, MarkCompacted: true})
+	}})
+	cli := restored.Client()
+	got, err := cli.Get(ctx, "k")
+	if err != nil || len(got.Kvs) != 1 || string(got.Kvs[0].Value) != "9" || got.Header.Revision != rev+bump {
+		t.Fatalf("after the restore: %v %v, want k=9 at revision %d", got, err, rev+bump)
+	}
+	if _, err := cli.Get(ctx, "k", clientv3.WithRev(rev)); !errors.Is(err, rpctypes.ErrCompacted) {
+		t.Fatalf("a read of the old history: %v, want compacted", err)
+	}
+	resp, err := cli.Put(ctx, "k", "new")
+	if err != nil || resp.Header.Revision != rev+bump+1 {
+		t.Fatalf("first write: %v %v, want revision %d", resp, err, rev+bump+1)
 	}
 }

@@ -29,6 +29,8 @@ type cliCase struct {
 
 var noServer = "--endpoints=127.0.0.1:1"
 
+const snapshot35 = "etcdctl 3.6 moved snapshot status and restore to etcdutl; larchctl keeps etcdctl 3.5's"
+
 const longTextDiffers = "the DESCRIPTION section is larchctl's own wording of etcdctl's"
 
 var cliCases = []cliCase{
@@ -120,6 +122,9 @@ var cliCases = []cliCase{
 	{name: "snapshot_save_two_endpoints", args: []string{"snapshot", "save", "x.db", "--endpoints=127.0.0.1:1,127.0.0.1:2"}},
 	{name: "help_snapshot_save", args: []string{"snapshot", "save", "--help"}, differs: "the examples name larchctl"},
 	{name: "help_snapshot", args: []string{"snapshot", "--help"}, differs: "etcdctl 3.6 has only save; larchctl keeps etcdctl 3.5's status and restore"},
+	{name: "snapshot_restore_bump_alone", args: []string{"snapshot", "restore", "x.db", "--bump-revision", "5"}, differs: snapshot35},
+	{name: "snapshot_restore_wal_dir", args: []string{"snapshot", "restore", "x.db", "--wal-dir", "/w"}, differs: snapshot35},
+	{name: "snapshot_status_no_args", args: []string{"snapshot", "status"}, differs: snapshot35},
 	{name: "help_alarm", args: []string{"alarm", "--help"}},
 	{name: "alarm_no_sub", args: []string{"alarm"}},
 	{name: "help_alarm_list", args: []string{"alarm", "list", "--help"}},

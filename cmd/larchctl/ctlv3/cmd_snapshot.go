@@ -244,8 +244,9 @@ func (c *ctl) snapshotStatus(cmd *cobra.Command, args []string) error {
 
 func (c *ctl) newSnapshotRestoreCommand() *cobra.Command {
 	var (
-		dataDir, initialCluster, token, peerURLs, name string
-		skipHashCheck                                  bool
+		dataDir, walDir, initialCluster, token, peerURLs, name string
+		skipHashCheck, markCompacted                           bool
+		bumpRevision, initialMmapSize                          uint64
 	)
 	cmd := &cobra.Command{
 		Use:   "restore <filename> [options]",
@@ -253,14 +254,25 @@ func (c *ctl) newSnapshotRestoreCommand() *cobra.Command {
 	}
 	fs := cmd.Flags()
 	fs.StringVar(&dataDir, "data-dir", "", "Path to the data directory")
+	fs.StringVar(&walDir, "wal-dir", "", "Path to the WAL directory (use --data-dir if none given)")
 	fs.StringVar(&initialCluster, "initial-cluster", "default=http://localhost:2380", "Initial cluster configuration for restore bootstrap")
 	fs.StringVar(&token, "initial-cluster-token", "etcd-cluster", "Initial cluster token for the etcd cluster during restore bootstrap")
 	fs.StringVar(&peerURLs, "initial-advertise-peer-urls", "http://localhost:2380", "List of this member's peer URLs to advertise to the rest of the cluster")
 	fs.StringVar(&name, "name", "default", "Human-readable name for this member")
 	fs.BoolVar(&skipHashCheck, "skip-hash-check", false, "Ignore snapshot integrity hash value (required if copied from data directory)")
+	fs.Uint64Var(&bumpRevision, "bump-revision", 0, "How much to increase the latest revision after restore")
+	fs.BoolVar(&markCompacted, "mark-compacted", false, "Mark the latest revision after restore as the point of scheduled compaction (required if --bump-revision > 0, disallowed otherwise)")
+	// Accepted for etcdctl's scripts; Larch's state is not a memory-mapped file.
+	fs.Uint64Var(&initialMmapSize, "initial-memory-map-size", 0, "Initial memory map size of the database in bytes. It uses the default value if not defined or defined to 0")
 	cmd.Run = c.run(func(cmd *cobra.Command, args []string) error {
 		if len(args) != 1 {
 			return failf(exitBadArgs, "snapshot restore requires exactly one argument")
+		}
+		if (bumpRevision == 0 && markCompacted) || (bumpRevision > 0 && !markCompacted) {
+			return failf(exitBadArgs, "--mark-compacted required if --revision-bump > 0")
+		}
+		if walDir != "" {
+			return failf(exitError, "--wal-dir is not supported: a Larch member keeps its WAL in its data dir")
 		}
 		members, err := parseInitialCluster(initialCluster)
 		if err != nil {
@@ -272,6 +284,7 @@ func (c *ctl) newSnapshotRestoreCommand() *cobra.Command {
 		err = cluster.RestoreBackup(cluster.RestoreConfig{
 			BackupPath: args[0], Name: name, DataDir: dataDir, InitialCluster: members,
 			InitialClusterToken: token, PeerURLs: strings.Split(peerURLs, ","), SkipHashCheck: skipHashCheck,
+			BumpRevision: int64(bumpRevision), MarkCompacted: markCompacted,
 		})
 		if err != nil {
 			return fail(exitError, err)
