@@ -565,6 +565,10 @@ func (s *Server) Stop() {
 		close(s.stopping)
 		s.transport.Stop()
 		s.wg.Wait()
+		// A Defragment writes its snapshot on its caller's goroutine:
+		// taking the semaphore for good waits for it before the WAL and
+		// the data dir lock go.
+		s.snapshotSem <- struct{}{}
 		s.leaderClient.CloseIdleConnections()
 		s.watchers.Stop()
 		s.walMu.Lock()
