@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	"go.etcd.io/raft/v3/raftpb"
@@ -46,7 +45,7 @@ func BackupDataDir(cfg BackupConfig) error {
 	if err := checkEmptyDir(cfg.BackupDir); err != nil {
 		return err
 	}
-	src, dst := memberDirs(cfg.DataDir), memberDirs(cfg.BackupDir)
+	src := memberDirs(cfg.DataDir)
 	if ok, err := wal.Exist(src.wal); err != nil || !ok {
 		return fmt.Errorf("cluster: %s holds no member data: %v", cfg.DataDir, err)
 	}
@@ -93,9 +92,6 @@ func BackupDataDir(cfg BackupConfig) error {
 	}
 	newID := MemberID(binary.BigEndian.Uint64(ids[:8]) | 1)
 	clusterID := ComputeClusterID([]MemberID{newID})
-	if err := os.MkdirAll(dst.snap, 0o700); err != nil {
-		return err
-	}
 	var st restoredState
 	if mark != (wal.SnapshotMark{}) {
 		if st, err = decodeSnapshot(data); err != nil {
@@ -130,9 +126,6 @@ func BackupDataDir(cfg BackupConfig) error {
 	if err != nil {
 		return err
 	}
-	if err := wal.NewSnapshotter(dst.snap, cfg.Logger).SaveFrom(mark, payload.Len(), payload); err != nil {
-		return err
-	}
 	kept := make([]wal.Entry, len(ents))
 	for i, e := range ents {
 		var re raftpb.Entry
@@ -148,23 +141,9 @@ func BackupDataDir(cfg BackupConfig) error {
 		}
 		kept[i] = wal.Entry{Index: e.Index, Term: e.Term, Data: b}
 	}
-	newMeta, err := json.Marshal(walMetadata{MemberID: newID, ClusterID: clusterID})
-	if err != nil {
-		return err
-	}
-	w, err := wal.Create(dst.wal, newMeta, opts)
-	if err != nil {
-		return err
-	}
-	err = w.SaveSnapshot(mark)
-	if err == nil {
-		// The vote was for the old cluster's IDs.
-		err = w.Save(wal.HardState{Term: hs.Term, Commit: hs.Commit}, kept)
-	}
-	if cerr := w.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
+	// The vote was for the old cluster's IDs.
+	hs = wal.HardState{Term: hs.Term, Commit: hs.Commit}
+	if err := writeMemberDataDir(cfg.BackupDir, walMetadata{MemberID: newID, ClusterID: clusterID}, mark, payload, hs, kept, cfg.Logger); err != nil {
 		return err
 	}
 	cfg.Logger.Info("backed up data dir", "data-dir", cfg.DataDir, "backup-dir", cfg.BackupDir, "member-id", newID.String(),

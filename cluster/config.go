@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/larchkv/larch/auth"
-	"github.com/larchkv/larch/auth/token"
 	"log/slog"
 	"net"
 	"time"
+
+	"github.com/larchkv/larch/auth"
+	"github.com/larchkv/larch/auth/token"
+	"github.com/larchkv/larch/cluster/wal"
 )
 
 // InitialMember is one entry of --initial-cluster: a name and its peer URLs.
@@ -189,7 +191,7 @@ func (c *Config) validate() error {
 		c.WarningApplyDuration = DefaultWarningApplyDuration
 	}
 	if c.WarningFsyncDuration == 0 {
-		c.WarningFsyncDuration = DefaultWarningFsyncDuration
+		c.WarningFsyncDuration = wal.DefaultSlowSync
 	}
 	if c.AutoCompactionCheck == 0 {
 		c.AutoCompactionCheck = DefaultRevisionCompactionCheck

@@ -256,6 +256,16 @@ func (s *Server) withRaft(f func(rn *raft.RawNode)) error {
 // entries instead.
 func (s *Server) persist(hs raftpb.HardState, ents []raftpb.Entry, prev raftpb.HardState) error {
 	if len(ents) == 0 && (raft.IsEmptyHardState(hs) || !raft.MustSync(hs, prev, 0)) {
+		if raft.IsEmptyHardState(hs) {
+			return nil
+		}
+		// Only the commit index moved: recorded without a sync (SaveState).
+		s.walMu.Lock()
+		err := s.wal.SaveState(wal.HardState{Term: hs.Term, Vote: hs.Vote, Commit: hs.Commit})
+		s.walMu.Unlock()
+		if err != nil {
+			return fmt.Errorf("cluster: save to wal: %w", err)
+		}
 		return nil
 	}
 	// The WAL copies what it is given before Save returns, so every entry
@@ -285,20 +295,12 @@ func (s *Server) persist(hs raftpb.HardState, ents []raftpb.Entry, prev raftpb.H
 	s.walMu.Lock()
 	err := s.wal.Save(wal.HardState{Term: hs.Term, Vote: hs.Vote, Commit: hs.Commit}, wents)
 	s.walMu.Unlock()
-	took := time.Since(start)
-	walFsyncSeconds.Observe(took.Seconds())
+	walFsyncSeconds.Observe(time.Since(start).Seconds())
 	if err != nil {
 		return fmt.Errorf("cluster: save to wal: %w", err)
 	}
-	if took > s.cfg.WarningFsyncDuration {
-		// Every write waits behind this: etcd's warning, with its words.
-		s.logger.Warn("slow fdatasync", "took", took.String(), "expected-duration", s.cfg.WarningFsyncDuration.String(), "entries", len(wents))
-	}
 	return nil
 }
-
-// DefaultWarningFsyncDuration is etcd's threshold for a slow WAL sync.
-const DefaultWarningFsyncDuration = time.Second
 
 // send hands Raft's messages to the transport, which never blocks.
 //

@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"slices"
 
 	"go.etcd.io/raft/v3/raftpb"
@@ -188,37 +189,75 @@ func RestoreBackup(cfg RestoreConfig) error {
 	if err != nil {
 		return err
 	}
-	dirs := memberDirs(cfg.DataDir)
-	if err := os.MkdirAll(dirs.snap, 0o700); err != nil {
-		return err
-	}
 	// etcd's restore leaves the snapshot at the index of the last
 	// membership entry of a bootstrap, in term 1.
 	mark := wal.SnapshotMark{Index: uint64(len(voters)), Term: 1}
-	if err := wal.NewSnapshotter(dirs.snap, cfg.Logger).SaveFrom(mark, payload.Len(), payload); err != nil {
-		return err
-	}
-	meta, err := json.Marshal(walMetadata{MemberID: self, ClusterID: clusterID})
-	if err != nil {
-		return err
-	}
-	w, err := wal.Create(dirs.wal, meta, wal.Options{Logger: cfg.Logger})
-	if err != nil {
-		return err
-	}
-	err = w.SaveSnapshot(mark)
-	if err == nil {
-		err = w.Save(wal.HardState{Term: mark.Term, Commit: mark.Index}, nil)
-	}
-	if cerr := w.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
+	hs := wal.HardState{Term: mark.Term, Commit: mark.Index}
+	if err := writeMemberDataDir(cfg.DataDir, walMetadata{MemberID: self, ClusterID: clusterID}, mark, payload, hs, nil, cfg.Logger); err != nil {
 		return err
 	}
 	cfg.Logger.Info("restored snapshot", "path", cfg.BackupPath, "data-dir", cfg.DataDir, "member-id", self.String(),
 		"cluster-id", clusterID.String(), "revision", st.kv.Rev())
 	return nil
+}
+
+// writeMemberDataDir makes a member's data dir at dir from a snapshot and
+// the log after it, atomically: it is built in a temporary dir beside dir,
+// synced, and renamed into place only when complete, so an interrupted
+// restore or backup leaves no data dir a server would take for its own
+// (or, finding a WAL without entries, bootstrap anew over).
+func writeMemberDataDir(dir string, meta walMetadata, mark wal.SnapshotMark, payload *snapshotPayload, hs wal.HardState, ents []wal.Entry, logger *slog.Logger) (err error) {
+	if err := checkEmptyDir(dir); err != nil {
+		return err
+	}
+	dir = filepath.Clean(dir)
+	parent := filepath.Dir(dir)
+	if err := os.MkdirAll(parent, 0o700); err != nil {
+		return err
+	}
+	tmp, err := os.MkdirTemp(parent, filepath.Base(dir)+".tmp-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp) // gone already once renamed
+	dirs := memberDirs(tmp)
+	if err := os.MkdirAll(dirs.snap, 0o700); err != nil {
+		return err
+	}
+	if err := wal.NewSnapshotter(dirs.snap, logger).SaveFrom(mark, payload.Len(), payload); err != nil {
+		return err
+	}
+	metaBytes, err := json.Marshal(meta)
+	if err != nil {
+		return err
+	}
+	w, err := wal.Create(dirs.wal, metaBytes, wal.Options{Logger: logger})
+	if err != nil {
+		return err
+	}
+	err = w.SaveSnapshot(mark)
+	if err == nil {
+		err = w.Save(hs, ents)
+	}
+	if cerr := w.Close(); err == nil {
+		err = cerr
+	}
+	for _, d := range []string{dirs.member, tmp} {
+		if err == nil {
+			err = wal.OSFS.SyncDir(d)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	// An empty data dir given by the operator makes way for the new one.
+	if err := os.Remove(dir); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		return err
+	}
+	return wal.OSFS.SyncDir(parent)
 }
 
 // checkEmptyDir refuses a data dir to be made that already holds something.

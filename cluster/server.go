@@ -369,7 +369,7 @@ func (s *Server) createLog(walDir string, rcfg *raft.Config, meta walMetadata) (
 	if err != nil {
 		return nil, err
 	}
-	w, err := wal.Create(walDir, b, wal.Options{SegmentSize: s.cfg.WALSegmentSize, Logger: s.logger})
+	w, err := wal.Create(walDir, b, s.walOptions())
 	if err != nil {
 		return nil, fmt.Errorf("cluster: create wal: %w", err)
 	}
@@ -495,7 +495,7 @@ func (s *Server) restart(walDir string, rcfg *raft.Config) error {
 		s.appliedTerm = mark.Term
 		s.applied.advance(mark.Index)
 	}
-	w, err := wal.Open(walDir, mark, wal.Options{SegmentSize: s.cfg.WALSegmentSize, Logger: s.logger})
+	w, err := wal.Open(walDir, mark, s.walOptions())
 	if err != nil {
 		return fmt.Errorf("cluster: open wal: %w", err)
 	}
@@ -683,6 +683,11 @@ func sameURLs(a, b []string) bool {
 	slices.Sort(a)
 	slices.Sort(b)
 	return slices.Equal(a, b)
+}
+
+// walOptions are the options of this member's WAL.
+func (s *Server) walOptions() wal.Options {
+	return wal.Options{SegmentSize: s.cfg.WALSegmentSize, Logger: s.logger, SlowSync: s.cfg.WarningFsyncDuration}
 }
 
 // dataDirs are the directories of a member's data dir, etcd's layout.

@@ -43,8 +43,9 @@ type SnapshotMark struct {
 // DefaultSegmentSize is the default Options.SegmentSize.
 const DefaultSegmentSize = 64 << 20
 
-// slowSync is how long an fdatasync may take before it is logged.
-const slowSync = time.Second
+// DefaultSlowSync is how long an fdatasync may take before it is logged
+// (etcd's one second).
+const DefaultSlowSync = time.Second
 
 // maxRetainedBuffer bounds the encoding buffer a WAL keeps between Saves.
 const maxRetainedBuffer = 4 << 20
@@ -60,6 +61,9 @@ type Options struct {
 	Logger *slog.Logger
 	// FS is the file system; tests use it to inject faults. Default OSFS.
 	FS FS
+	// SlowSync is how long an fdatasync may take before it is logged as
+	// slow. Default DefaultSlowSync.
+	SlowSync time.Duration
 }
 
 // validate fills in defaults and checks the fields.
@@ -76,18 +80,47 @@ func (o *Options) validate() error {
 	if o.FS == nil {
 		o.FS = OSFS
 	}
+	if o.SlowSync == 0 {
+		o.SlowSync = DefaultSlowSync
+	}
 	return nil
 }
 
 // WAL is the write-ahead log of one Raft member: a directory of segment
 // files. It is safe for concurrent use; every method but the file removals
 // of ReleaseTo runs under one mutex, so a Save waits for a concurrent
+// SaveState records hs without waiting for the disk. Raft needs a commit
+// index change neither durable nor recorded (a restarted member learns it
+// again), so it is not worth an fdatasync; written all the same, it lets an
+// offline reader of the log (a backup) tell committed entries from a
+// deposed leader's tail after anything short of a power loss. A later Save
+// makes it durable with its own sync.
+func (w *WAL) SaveState(hs HardState) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err := w.appendableLocked(); err != nil {
+		return err
+	}
+	if hs.IsZero() || hs == w.hs {
+		return nil
+	}
+	if err := w.rollIfFullLocked(); err != nil {
+		return err
+	}
+	if err := w.writeLocked(appendHardState(w.buf[:0], hs, flagBatchEnd), false); err != nil {
+		return err
+	}
+	w.hs = hs
+	return nil
+}
+
 // SaveSnapshot and the other way round. See doc.go.
 type WAL struct {
 	dir         string
 	fs          FS
 	log         *slog.Logger
 	segmentSize int64
+	slowSync    time.Duration
 
 	mu sync.Mutex // guards every field below
 	// segs lists the segments on disk, by Seq; the last is the active one.
@@ -116,7 +149,7 @@ type replayed struct {
 }
 
 func newWAL(dir string, opts Options) *WAL {
-	return &WAL{dir: dir, fs: opts.FS, log: opts.Logger, segmentSize: opts.SegmentSize}
+	return &WAL{dir: dir, fs: opts.FS, log: opts.Logger, segmentSize: opts.SegmentSize, slowSync: opts.SlowSync}
 }
 
 // Exist reports whether dir holds a WAL (at least one segment file). A
@@ -416,7 +449,7 @@ func (w *WAL) Save(hs HardState, ents []Entry) error {
 	if saveHS {
 		b = appendHardState(b, hs, flagBatchEnd)
 	}
-	if err := w.writeLocked(b); err != nil {
+	if err := w.writeLocked(b, true); err != nil {
 		return err
 	}
 	if len(ents) > 0 {
@@ -482,7 +515,7 @@ func (w *WAL) SaveSnapshot(mark SnapshotMark) error {
 		hs.Commit = mark.Index
 		b = appendHardState(b, hs, 0)
 	}
-	if err := w.writeLocked(appendSnapshot(b, mark, flagBatchEnd)); err != nil {
+	if err := w.writeLocked(appendSnapshot(b, mark, flagBatchEnd), true); err != nil {
 		return err
 	}
 	w.hs = hs
@@ -566,7 +599,7 @@ func (w *WAL) appendableLocked() error {
 
 // writeLocked writes b at the end of the active segment with one write and
 // makes it durable with one fdatasync.
-func (w *WAL) writeLocked(b []byte) error {
+func (w *WAL) writeLocked(b []byte, sync bool) error {
 	if cap(b) <= maxRetainedBuffer {
 		w.buf = b[:0]
 	} else {
@@ -575,12 +608,18 @@ func (w *WAL) writeLocked(b []byte) error {
 	if _, err := w.f.WriteAt(b, w.off); err != nil {
 		return w.failLocked(err)
 	}
+	if !sync {
+		w.off += int64(len(b))
+		return nil
+	}
 	start := time.Now()
 	if err := w.f.Sync(); err != nil {
 		return w.failLocked(err)
 	}
-	if took := time.Since(start); took > slowSync {
-		w.log.Warn("wal: slow fdatasync", "path", w.activePathLocked(), "took", took, "bytes", len(b))
+	if took := time.Since(start); took > w.slowSync {
+		// etcd's words: every write waits behind this sync.
+		w.log.Warn("slow fdatasync", "took", took.String(), "expected-duration", w.slowSync.String(),
+			"path", w.activePathLocked(), "bytes", len(b))
 	}
 	w.off += int64(len(b))
 	return nil

@@ -83,6 +83,30 @@ func TestSaveOneWriteOneSync(t *testing.T) {
 	}
 }
 
+// SaveState writes a hard state without a sync, and a reopen reads it.
+func TestSaveStateWithoutSync(t *testing.T) {
+	opts, _ := testOpts(t, smallSegments)
+	ffs := &faultFS{FS: OSFS}
+	opts.FS = ffs
+	dir := t.TempDir()
+	w := mustCreate(t, dir, opts)
+	mustSave(t, w, HardState{Term: 1, Commit: 1}, mkEnts(1, 5, 1))
+	ffs.syncs = 0
+	if err := w.SaveState(HardState{Term: 1, Commit: 5}); err != nil {
+		t.Fatal(err)
+	}
+	if ffs.syncs != 0 {
+		t.Fatalf("SaveState synced %d times", ffs.syncs)
+	}
+	mustClose(t, w)
+	w, hs, ents := reopen(t, dir, SnapshotMark{}, opts)
+	defer mustClose(t, w)
+	equalEntries(t, ents, mkEnts(1, 5, 1))
+	if hs.Commit != 5 {
+		t.Fatalf("commit after reopen %d, want 5", hs.Commit)
+	}
+}
+
 func TestOverwrite(t *testing.T) {
 	for _, segSize := range []int64{0, 512} {
 		t.Run(map[int64]string{0: "one segment", 512: "many segments"}[segSize], func(t *testing.T) {
