@@ -13,7 +13,7 @@ import (
 // Once the alarm is raised every member's apply loop refuses such writes,
 // whichever member they came through.
 func (s *Server) checkQuota(ctx context.Context, cost int64) error {
-	if cost == 0 || s.member.DBSize()+cost < s.cfg.QuotaBackendBytes {
+	if cost == 0 || s.cfg.QuotaBackendBytes < 0 || s.member.DBSize()+cost < s.cfg.QuotaBackendBytes {
 		return nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.member.RequestTimeout())

@@ -54,7 +54,8 @@ type Config struct {
 	ClientCertAuth bool
 	// MaxRequestBytes bounds one request (--max-request-bytes).
 	MaxRequestBytes int
-	// QuotaBackendBytes is the space quota reported by Status (--quota-backend-bytes).
+	// QuotaBackendBytes is the space quota (--quota-backend-bytes): 0 takes
+	// DefaultQuotaBackendBytes, a negative value disables it, as in etcd.
 	QuotaBackendBytes int64
 	// WatchProgressNotifyInterval is how often watchers that asked for
 	// progress notifications get one when idle (etcd's 10 minutes).
@@ -95,9 +96,6 @@ func (c *Config) validate() error {
 	}
 	if c.QuotaBackendBytes == 0 {
 		c.QuotaBackendBytes = DefaultQuotaBackendBytes
-	}
-	if c.QuotaBackendBytes < 0 {
-		return fmt.Errorf("v3api: quota backend bytes %d is negative", c.QuotaBackendBytes)
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()

@@ -203,3 +203,19 @@ func TestCorruptAlarm(t *testing.T) {
 		t.Fatalf("put after disarm: %v", err)
 	}
 }
+
+// TestQuotaDisabled: a negative quota is no quota (etcd's rule), not one
+// every write exceeds.
+func TestQuotaDisabled(t *testing.T) {
+	c := New(t, Config{Size: 1, TuneAPI: func(cfg *v3api.Config) { cfg.QuotaBackendBytes = -1 }})
+	ctx := context.Background()
+	value := strings.Repeat("v", 4<<10)
+	for i := range 100 {
+		if _, err := c.Client().Put(ctx, fmt.Sprintf("k%d", i), value); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if alarms := c.Members()[0].Server().Alarms(); len(alarms) != 0 {
+		t.Fatalf("alarms: %v", alarms)
+	}
+}

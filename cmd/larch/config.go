@@ -349,9 +349,6 @@ func (c serverConfig) resolve() (resolved, error) {
 	if c.ElectionTimeout > 50000 {
 		return r, fmt.Errorf("--election-timeout[%vms] is too long, and should be set less than 50000ms", c.ElectionTimeout)
 	}
-	if c.QuotaBackendBytes < 0 {
-		return r, fmt.Errorf("--quota-backend-bytes must not be negative (%d)", c.QuotaBackendBytes)
-	}
 	if c.MaxRequestBytes == 0 || c.MaxRequestBytes > 1<<30 {
 		return r, fmt.Errorf("--max-request-bytes must be between 1 and %d (%d)", 1<<30, c.MaxRequestBytes)
 	}

@@ -129,3 +129,12 @@ func TestConfigFileDurations(t *testing.T) {
 		t.Fatalf("corrupt check %v, slow apply %v, progress %v", r.member.CorruptCheckTime, r.member.WarningApplyDuration, r.api.WatchProgressNotifyInterval)
 	}
 }
+
+// TestNegativeQuotaDisables: etcd takes a negative --quota-backend-bytes as
+// "no quota", not as an error.
+func TestNegativeQuotaDisables(t *testing.T) {
+	r, _, err := resolveArgs(t, []string{"--quota-backend-bytes", "-1"}, nil)
+	if err != nil || r.api.QuotaBackendBytes != -1 {
+		t.Fatalf("quota %d, %v", r.api.QuotaBackendBytes, err)
+	}
+}
