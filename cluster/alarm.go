@@ -143,11 +143,14 @@ func (s *Server) applyAlarm(r *pb.AlarmRequest) Result {
 	case pb.AlarmRequest_GET:
 		resp.Alarms = alarmsToPB(s.alarms.list(r.Alarm))
 	case pb.AlarmRequest_ACTIVATE:
-		if a.Type == pb.AlarmType_NONE || !s.alarms.activate(a) {
+		if a.Type == pb.AlarmType_NONE {
 			break
 		}
+		// etcd answers with the alarm whether or not it was raised already.
 		resp.Alarms = alarmsToPB([]Alarm{a})
-		s.logger.Warn("alarm raised", "member-id", a.Member.String(), "alarm", a.Type.String())
+		if s.alarms.activate(a) {
+			s.logger.Warn("alarm raised", "member-id", a.Member.String(), "alarm", a.Type.String())
+		}
 	case pb.AlarmRequest_DEACTIVATE:
 		if !s.alarms.deactivate(a) {
 			break

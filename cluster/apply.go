@@ -238,14 +238,16 @@ func requestSummary(r *pb.InternalRaftRequest) string {
 }
 
 func (s *Server) applyV3(index uint64, r *pb.InternalRaftRequest) Result {
+	// Alarms come first, as etcd's appliers are stacked: a write refused
+	// for space is refused whoever asks.
+	if err := s.refusedByAlarm(r); err != nil {
+		return Result{Err: err}
+	}
 	if err := s.checkAuth(r); err != nil {
 		return Result{Err: err}
 	}
 	if res, ok := s.applyAuthRequest(index, r); ok {
 		return res
-	}
-	if err := s.refusedByAlarm(r); err != nil {
-		return Result{Err: err}
 	}
 	switch {
 	case r.Alarm != nil:
