@@ -28,45 +28,51 @@ import (
 const backupHashSize = sha256.Size
 
 var (
-	// ErrBackupHash is returned for a backup whose checksum does not match
-	// its contents: truncated or altered.
-	ErrBackupHash = errors.New("snapshot file is truncated or altered: its sha256 checksum does not match")
-	// ErrBackupNoHash is returned for a file too short to hold a checksum,
-	// unless the check is skipped.
+	// ErrBackupHash is matched (errors.Is) by the error for a backup whose
+	// checksum does not match its contents: altered, or cut short at a
+	// size that still looks like one with a checksum. The message is
+	// etcd's.
+	ErrBackupHash = errors.New("cluster: backup checksum mismatch")
+	// ErrBackupNoHash is returned, unless the check is skipped, for a file
+	// whose size says it has no checksum (etcd's rule: a backup with one is
+	// 32 bytes past a multiple of 512), which a truncated backup usually is.
 	ErrBackupNoHash = errors.New("snapshot missing hash but --skip-hash-check=false")
-	// ErrDataDirNotEmpty is returned by RestoreBackup for a data dir that
-	// already holds something.
-	ErrDataDirNotEmpty = errors.New("data-dir not empty or could not be read")
+	// ErrDataDirNotEmpty is matched by the error for a data dir to be made
+	// that already holds something. The message is etcd's.
+	ErrDataDirNotEmpty = errors.New("cluster: data dir not empty")
 )
+
+type backupHashError struct{ want, got []byte }
+
+func (e *backupHashError) Error() string {
+	return fmt.Sprintf("expected sha256 %v, got %v", e.want, e.got)
+}
+func (e *backupHashError) Is(target error) bool { return target == ErrBackupHash }
+
+type dataDirError struct{ dir string }
+
+func (e *dataDirError) Error() string {
+	return fmt.Sprintf("data-dir %q not empty or could not be read", e.dir)
+}
+func (e *dataDirError) Is(target error) bool { return target == ErrDataDirNotEmpty }
 
 // BackupStatus describes a backup file (`snapshot status`).
 type BackupStatus struct {
-	// Hash is the CRC-32 (IEEE) of the payload.
+	// Hash is the CRC-32C of the payload (etcd's status hashes its
+	// database with the same polynomial).
 	Hash      uint32 `json:"hash"`
 	Revision  int64  `json:"revision"`
 	TotalKey  int    `json:"totalKey"`
 	TotalSize int64  `json:"totalSize"`
 }
 
-// checkBackupHash reads the backup at path once and reports whether its
-// trailer is the SHA-256 of the rest, with the payload's length and CRC.
-func checkBackupHash(f *os.File, size int64) (ok bool, crc uint32, err error) {
-	if size < backupHashSize {
-		return false, 0, nil
-	}
-	h, c := sha256.New(), crc32.NewIEEE()
-	if _, err := io.Copy(io.MultiWriter(h, c), io.NewSectionReader(f, 0, size-backupHashSize)); err != nil {
-		return false, 0, err
-	}
-	trailer := make([]byte, backupHashSize)
-	if _, err := f.ReadAt(trailer, size-backupHashSize); err != nil {
-		return false, 0, err
-	}
-	return bytes.Equal(h.Sum(nil), trailer), c.Sum32(), nil
-}
+// hasBackupHash tells from a backup's size whether it ends with its
+// checksum, as etcd's client and etcdutl do.
+func hasBackupHash(size int64) bool { return size%backupAlign == backupHashSize }
 
-// readBackup checks and decodes the backup at path. With skipHash a file
-// without a valid trailer is read as a bare payload.
+// readBackup checks and decodes the backup at path, reading it twice: once
+// for the checksums, once to decode. With skipHash the trailer, if the
+// size says there is one, is dropped unchecked.
 func readBackup(path string, skipHash bool) (restoredState, BackupStatus, error) {
 	var st restoredState
 	f, err := os.Open(path)
@@ -79,30 +85,32 @@ func readBackup(path string, skipHash bool) (restoredState, BackupStatus, error)
 		return st, BackupStatus{}, err
 	}
 	size := fi.Size()
-	hashed, crc, err := checkBackupHash(f, size)
-	if err != nil {
+	hashed := hasBackupHash(size)
+	if !hashed && !skipHash {
+		return st, BackupStatus{}, ErrBackupNoHash
+	}
+	payloadLen := size
+	if hashed {
+		payloadLen -= backupHashSize
+	}
+	h, c := sha256.New(), crc32.New(crc32.MakeTable(crc32.Castagnoli))
+	if _, err := io.Copy(io.MultiWriter(h, c), io.NewSectionReader(f, 0, payloadLen)); err != nil {
 		return st, BackupStatus{}, err
 	}
-	payloadLen := size - backupHashSize
-	switch {
-	case hashed:
-	case !skipHash && size < backupHashSize:
-		return st, BackupStatus{}, ErrBackupNoHash
-	case !skipHash:
-		return st, BackupStatus{}, ErrBackupHash
-	default:
-		payloadLen = size
-		c := crc32.NewIEEE()
-		if _, err := io.Copy(c, io.NewSectionReader(f, 0, size)); err != nil {
+	if hashed && !skipHash {
+		want := make([]byte, backupHashSize)
+		if _, err := f.ReadAt(want, payloadLen); err != nil {
 			return st, BackupStatus{}, err
 		}
-		crc = c.Sum32()
+		if got := h.Sum(nil); !bytes.Equal(got, want) {
+			return st, BackupStatus{}, &backupHashError{want: want, got: got}
+		}
 	}
 	st, err = decodeSnapshot(io.NewSectionReader(f, 0, payloadLen))
 	if err != nil {
 		return st, BackupStatus{}, fmt.Errorf("%s: %w", path, err)
 	}
-	status := BackupStatus{Hash: crc, Revision: st.kv.Rev(), TotalKey: st.kv.Snapshot().KeyCount(), TotalSize: size}
+	status := BackupStatus{Hash: c.Sum32(), Revision: st.kv.Rev(), TotalKey: st.kv.Snapshot().KeyCount(), TotalSize: size}
 	return st, status, nil
 }
 
@@ -263,7 +271,7 @@ func writeMemberDataDir(dir string, meta walMetadata, mark wal.SnapshotMark, pay
 // checkEmptyDir refuses a data dir to be made that already holds something.
 func checkEmptyDir(dir string) error {
 	if entries, err := os.ReadDir(dir); err == nil && len(entries) > 0 || err != nil && !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("%w: %q", ErrDataDirNotEmpty, dir)
+		return &dataDirError{dir: dir}
 	}
 	return nil
 }

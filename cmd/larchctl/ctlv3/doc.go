@@ -70,6 +70,12 @@
 //
 // # Deliberate differences
 //
+// `snapshot status` and `snapshot restore` are etcdctl 3.5's (etcd 3.6 moved them to
+// etcdutl, and etcdctl 3.6 has only `snapshot save`), without 3.5's "Deprecated: use
+// etcdutl" line: they read Larch's own backup format, which etcdutl cannot. Their
+// checks, texts and exit codes are etcdutl 3.5's; `--wal-dir` is refused (a Larch member
+// keeps its WAL in its data dir) and `--initial-memory-map-size` is accepted and ignored.
+//
 // `alarm disarm -w fields` prints the cleared alarms without header lines: the disarm
 // response that clientv3 assembles has no header, and etcdctl crashes dereferencing it.
 //
