@@ -31,6 +31,8 @@ type peerHash struct {
 	Hash       uint32 `json:"hash"`
 	Revision   int64  `json:"revision"`
 	CompactRev int64  `json:"compactRevision"`
+	// CurrentRev is the peer's revision when it answered.
+	CurrentRev int64 `json:"currentRevision"`
 	// FutureRev is set when the peer has not reached the revision yet.
 	FutureRev bool `json:"futureRevision,omitempty"`
 }
@@ -41,7 +43,7 @@ func (s *Server) serveHashKV(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "bad rev", http.StatusBadRequest)
 		return
 	}
-	var out peerHash
+	out := peerHash{CurrentRev: s.kv.Rev()}
 	hash, hashRev, compactRev, err := s.kv.HashKV(rev)
 	switch {
 	case errors.Is(err, mvcc.ErrFutureRev):
@@ -50,7 +52,7 @@ func (s *Server) serveHashKV(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusConflict)
 		return
 	default:
-		out = peerHash{Hash: hash, Revision: hashRev, CompactRev: compactRev}
+		out.Hash, out.Revision, out.CompactRev = hash, hashRev, compactRev
 	}
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(out)
@@ -105,34 +107,73 @@ func (s *Server) CheckInitialHashKV(ctx context.Context) error {
 	return nil
 }
 
-// runCorruptCheck is the periodic check (--experimental-corrupt-check-time):
-// the leader compares its hash at its revision with every follower's and
-// raises CORRUPT for a follower that differs at the same compaction.
+// runCorruptCheck is the periodic check (--experimental-corrupt-check-time),
+// etcd's: the leader hashes its keyspace, asks every follower for its hash
+// at that revision, waits until it has applied everything committed, and
+// hashes again. It raises CORRUPT for itself if its own hash changed at the
+// same revision, and for a follower ahead of it (in revision or compaction)
+// or with another hash at the same compaction; one alarm per pass.
 func (s *Server) runCorruptCheck() {
 	defer s.wg.Done()
 	if s.cfg.CorruptCheckTime <= 0 {
 		return
 	}
+	// Requests to peers end when the member stops, not only at their timeout.
+	life, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		select {
+		case <-s.stopping:
+			cancel()
+		case <-life.Done():
+		}
+	}()
 	for s.wait(s.cfg.CorruptCheckTime) {
 		if s.Leader() != s.id || s.HasAlarm(pb.AlarmType_CORRUPT) {
 			continue
 		}
-		hash, rev, compactRev, err := s.kv.HashKV(0)
-		if err != nil {
-			continue
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), s.RequestTimeout())
-		for id, h := range s.peerHashes(ctx, rev) {
-			if h.CompactRev != compactRev || h.Hash == hash {
-				continue
-			}
-			s.logger.Error("found data inconsistency with peers", "leader-member-id", s.id.String(), "member-id", id.String(),
-				"revision", rev, "leader-hash", hash, "member-hash", h.Hash)
-			if _, err := s.Alarm(ctx, &pb.AlarmRequest{Action: pb.AlarmRequest_ACTIVATE, MemberID: uint64(id), Alarm: pb.AlarmType_CORRUPT}); err != nil {
-				s.logger.Warn("raising the CORRUPT alarm", "member-id", id.String(), "error", err)
-			}
-		}
+		ctx, cancel := context.WithTimeout(life, s.RequestTimeout())
+		s.checkPeersOnce(ctx)
 		cancel()
+	}
+}
+
+func (s *Server) checkPeersOnce(ctx context.Context) {
+	hash1, rev1, compact1, err := s.kv.HashKV(0)
+	if err != nil {
+		return
+	}
+	peers := s.peerHashes(ctx, rev1)
+	if err := s.LinearizableReadNotify(ctx); err != nil {
+		return
+	}
+	hash2, rev2, compact2, err := s.kv.HashKV(0)
+	if err != nil {
+		return
+	}
+	alarmed := false
+	raise := func(id MemberID, why string, args ...any) {
+		if alarmed {
+			return
+		}
+		alarmed = true
+		s.logger.Error("found data inconsistency", append([]any{"reason", why, "member-id", id.String()}, args...)...)
+		if _, err := s.Alarm(ctx, &pb.AlarmRequest{Action: pb.AlarmRequest_ACTIVATE, MemberID: uint64(id), Alarm: pb.AlarmType_CORRUPT}); err != nil {
+			s.logger.Warn("raising the CORRUPT alarm", "member-id", id.String(), "error", err)
+		}
+	}
+	if hash2 != hash1 && rev2 == rev1 && compact2 == compact1 {
+		raise(s.id, "the leader's hash changed at one revision", "revision", rev1, "hash-1", hash1, "hash-2", hash2)
+	}
+	for id, p := range peers {
+		switch {
+		case p.CurrentRev > rev2:
+			raise(id, "a follower's revision is ahead of the leader's", "leader-revision", rev2, "follower-revision", p.CurrentRev)
+		case p.CompactRev > compact2:
+			raise(id, "a follower's compaction is ahead of the leader's", "leader-compact-revision", compact2, "follower-compact-revision", p.CompactRev)
+		case p.CompactRev == compact1 && p.Hash != hash1:
+			raise(id, "another hash at the same compaction", "revision", rev1, "leader-hash", hash1, "follower-hash", p.Hash)
+		}
 	}
 }
 
