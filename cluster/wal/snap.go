@@ -81,20 +81,27 @@ func (s *Snapshotter) Save(mark SnapshotMark, data []byte) error {
 // SaveFrom is Save for data that writes itself: src writes exactly size
 // bytes, streamed into the file, so a large snapshot is never held whole.
 func (s *Snapshotter) SaveFrom(mark SnapshotMark, size int64, src io.WriterTo) (err error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if err := s.fs.MkdirAll(s.dir, 0o700); err != nil {
-		return fmt.Errorf("wal: %w", err)
-	}
 	path := filepath.Join(s.dir, snapName(mark))
-	tmp := path + tmpExt
-	f, err := s.fs.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	// As Receive does, the data goes into a temporary file of its own with
+	// the Snapshotter unlocked: a large state encoding itself holds up
+	// neither OpenAt (a follower installing the leader's snapshot) nor
+	// OpenFile nor a Receive. Only the rename takes the lock.
+	tmp, err := s.createTemp(mark)
 	if err != nil {
-		return fmt.Errorf("wal: %w", err)
+		return fmt.Errorf("wal: saving snapshot %s: %w", path, err)
 	}
+	f, closed, renamed := tmp.f, false, false
 	defer func() {
+		if !closed {
+			f.Close()
+		}
+		if !renamed {
+			_ = s.fs.Remove(tmp.path)
+		}
+		s.mu.Lock()
+		delete(s.receiving, tmp.path)
+		s.mu.Unlock()
 		if err != nil {
-			_ = s.fs.Remove(tmp)
 			err = fmt.Errorf("wal: saving snapshot %s: %w", path, err)
 		}
 	}()
@@ -105,29 +112,32 @@ func (s *Snapshotter) SaveFrom(mark SnapshotMark, size int64, src io.WriterTo) (
 	hdr = appendMarkPayload(hdr, mark)
 	hdr = binary.LittleEndian.AppendUint64(hdr, uint64(size))
 	fw := &fileWriter{f: f, crc: crc32.Update(0, castagnoli, hdr)}
-	_, err = f.WriteAt(hdr, 0)
+	if _, err := f.WriteAt(hdr, 0); err != nil {
+		return err
+	}
 	fw.off = snapHeaderSize
-	if err == nil {
-		_, err = src.WriteTo(fw)
-	}
-	if err == nil && fw.off-snapHeaderSize != size {
-		err = fmt.Errorf("wal: snapshot data is %d bytes, announced %d", fw.off-snapHeaderSize, size)
-	}
-	if err == nil {
-		_, err = f.WriteAt(binary.LittleEndian.AppendUint32(nil, fw.crc), fw.off)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
+	if _, err := src.WriteTo(fw); err != nil {
 		return err
 	}
-	if err := s.fs.Rename(tmp, path); err != nil {
+	if fw.off-snapHeaderSize != size {
+		return fmt.Errorf("wal: snapshot data is %d bytes, announced %d", fw.off-snapHeaderSize, size)
+	}
+	if _, err := f.WriteAt(binary.LittleEndian.AppendUint32(nil, fw.crc), fw.off); err != nil {
 		return err
 	}
+	if err := f.Sync(); err != nil {
+		return err
+	}
+	closed = true
+	if err := f.Close(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.fs.Rename(tmp.path, path); err != nil {
+		return err
+	}
+	renamed = true
 	return s.fs.SyncDir(s.dir)
 }
 

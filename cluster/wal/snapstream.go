@@ -57,7 +57,7 @@ func (s *Snapshotter) OpenFile(mark SnapshotMark) (io.ReadCloser, int64, error) 
 // to the final name takes the lock.
 func (s *Snapshotter) Receive(mark SnapshotMark, r io.Reader) (err error) {
 	path := filepath.Join(s.dir, snapName(mark))
-	tmp, err := s.createReceiveTemp(mark)
+	tmp, err := s.createTemp(mark)
 	if err != nil {
 		return fmt.Errorf("wal: receiving snapshot %s: %w", path, err)
 	}
@@ -144,20 +144,20 @@ func (s *Snapshotter) Receive(mark SnapshotMark, r io.Reader) (err error) {
 }
 
 // receiveInfix sits between the snapshot file name and a random suffix in
-// the name of a Receive's temporary file: "<name>.snap.recv-%016x.tmp".
-// Save's temporary file is "<name>.snap.tmp", so the two never collide.
+// the name of the temporary file of a Receive or a SaveFrom:
+// "<name>.snap.recv-%016x.tmp", unique, so that two never collide.
 const receiveInfix = ".recv-"
 
-// receiveTemp is the temporary file of a Receive in progress.
+// receiveTemp is the temporary file of a Receive or a SaveFrom in progress.
 type receiveTemp struct {
 	path string
 	f    File
 }
 
-// createReceiveTemp creates a uniquely named temporary file for a Receive
-// at mark and records it in s.receiving, so that Load does not take it for
-// the leftover of a crash.
-func (s *Snapshotter) createReceiveTemp(mark SnapshotMark) (receiveTemp, error) {
+// createTemp creates a uniquely named temporary file for a Receive or a
+// SaveFrom at mark and records it in s.receiving, so that Load does not
+// take it for the leftover of a crash.
+func (s *Snapshotter) createTemp(mark SnapshotMark) (receiveTemp, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.fs.MkdirAll(s.dir, 0o700); err != nil {
@@ -180,8 +180,9 @@ func (s *Snapshotter) createReceiveTemp(mark SnapshotMark) (receiveTemp, error) 
 	}
 }
 
-// isSnapTemp reports whether name is the temporary file of a Save
-// ("<name>.snap.tmp") or of a Receive ("<name>.snap.recv-%016x.tmp").
+// isSnapTemp reports whether name is the temporary file of a Receive or a
+// SaveFrom ("<name>.snap.recv-%016x.tmp") or of a Save of an earlier build
+// ("<name>.snap.tmp").
 func isSnapTemp(name string) bool {
 	base, ok := strings.CutSuffix(name, tmpExt)
 	if !ok {

@@ -160,7 +160,7 @@ func TestSnapshotterReceiveDoesNotBlockOthers(t *testing.T) {
 	wg.Go(func() {
 		err := dst.Save(SnapshotMark{Index: 20, Term: 2}, []byte("own"))
 		if err == nil {
-			err = dst.Save(m, data) // Save's temporary file for the same mark
+			err = dst.Save(m, data) // a temporary file of its own for the same mark
 		}
 		if err == nil {
 			_, err = dst.LoadAt(older)
