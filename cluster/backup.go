@@ -28,6 +28,7 @@ type BackupConfig struct {
 	// WithV3 keeps the v3 keyspace and leases; without it the copy holds
 	// the v2 tree and auth only, as etcdctl v2's backup without --with-v3.
 	WithV3 bool
+	// Logger receives progress; none by default.
 	Logger *slog.Logger
 }
 

@@ -5,7 +5,7 @@
 //
 // # Goroutines
 //
-// A Server runs six long-lived goroutines, all started by NewServer and
+// A Server runs eight long-lived goroutines, all started by NewServer and
 // stopped and waited for by Stop:
 //
 //   - runRaft owns the raft.RawNode; other goroutines reach it only through
@@ -35,22 +35,44 @@
 //   - runLeases, while this member leads, keeps the leases' deadlines by
 //     its own clock, proposes the revocation of expired leases and, every
 //     few minutes, checkpoints their remaining time (lease.go).
+//   - runCompactor, with --auto-compaction-mode, proposes compactions while
+//     this member leads (compactor.go).
+//   - runCorruptCheck, with a corrupt check time, has the leader compare its
+//     keyspace hash with its followers' and raise CORRUPT (corrupt.go).
 //
+// Other goroutines reach the apply loop between two entries through
+// applyCalls (applyCall): a backup (Server.Snapshot) and Defragment capture
+// the state there, as the loop's own snapshots do, and write it on their
+// own goroutine. snapshotSem admits one snapshot writer at a time: the
+// apply loop only tries it and skips a snapshot when it is taken, so it
+// never waits; Defragment waits for it, and Stop takes it for good after
+// the goroutines above have ended, so that a Defragment's write is done
+// before the WAL closes.//
 // The watcher hub (cluster/watch) has its own catch-up goroutine; the apply
 // loop hands it each write's events without ever blocking.
 //
 // The peer transport (cluster/transport) has goroutines of its own: one
 // sender per peer, which never blocks runRaft, and the HTTP handlers that
 // hand received messages to runRaft through a channel. The member serves
-// its peer listeners with the transport's handlers and two of its own:
+// its peer listeners with the transport's handlers and some of its own:
 // GET /members, which a member joining an existing cluster asks for its
-// ID and the cluster's, and POST /members/promote/<id>, by which a
-// follower hands a promotion to the leader, the only member that knows
-// whether the learner has caught up.
+// ID and the cluster's; POST /members/promote/<id>, by which a follower
+// hands a promotion to the leader, the only member that knows whether the
+// learner has caught up; the lease and join paths; and GET /larch/hashkv,
+// a member's keyspace hash at a revision for the corruption checks.
 //
 // A snapshot goroutine runs while a snapshot is written. The apply loop
 // captures the state as copy-on-write views (mvcc.Store.Snapshot) in O(1),
-// so it never waits for the encoding or the disk.
+// so it never waits for the encoding or the disk. Snapshots are written and
+// read as streams (snapshotPayload, wal.Snapshotter.SaveFrom and
+// OpenNewestAvailable): none is ever held in memory next to the state.
+//
+// # Operations
+//
+// alarm.go holds the replicated alarms (NOSPACE, CORRUPT), which gate
+// writes in the apply loop; maintenance.go backups (StateSnapshot) and
+// Defragment; restore.go the offline `snapshot status` and `restore` of a
+// backup; backup.go etcdctl v2's offline `backup` of a stopped member.
 //
 // # Entries
 //

@@ -140,7 +140,8 @@ type RestoreConfig struct {
 	// revisions go back (etcd's disaster-recovery step).
 	BumpRevision  int64
 	MarkCompacted bool
-	Logger        *slog.Logger
+	// Logger receives progress; none by default.
+	Logger *slog.Logger
 }
 
 // RestoreBackup builds the data dir of one member of a new cluster from a

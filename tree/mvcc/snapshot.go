@@ -85,7 +85,6 @@ func (v *Snapshot) KeyCount() int { return v.tree.Len() }
 // WriteTo writes the snapshot in the format above. It reads only the
 // snapshot, so it may run on any goroutine while the Store takes writes.
 func (v *Snapshot) WriteTo(w io.Writer) (int64, error) {
-
 	cw := &crcWriter{w: w, crc: crc32.New(castagnoli)}
 	bw := bufio.NewWriterSize(cw, 64<<10)
 	var hdr [headerSize]byte
