@@ -90,17 +90,9 @@ func (s *Snapshotter) SaveFrom(mark SnapshotMark, size int64, src io.WriterTo) (
 	if err != nil {
 		return fmt.Errorf("wal: saving snapshot %s: %w", path, err)
 	}
-	f, closed, renamed := tmp.f, false, false
+	f := tmp.f
 	defer func() {
-		if !closed {
-			f.Close()
-		}
-		if !renamed {
-			_ = s.fs.Remove(tmp.path)
-		}
-		s.mu.Lock()
-		delete(s.receiving, tmp.path)
-		s.mu.Unlock()
+		s.dropTemp(&tmp)
 		if err != nil {
 			err = fmt.Errorf("wal: saving snapshot %s: %w", path, err)
 		}
@@ -125,20 +117,7 @@ func (s *Snapshotter) SaveFrom(mark SnapshotMark, size int64, src io.WriterTo) (
 	if _, err := f.WriteAt(binary.LittleEndian.AppendUint32(nil, fw.crc), fw.off); err != nil {
 		return err
 	}
-	if err := f.Sync(); err != nil {
-		return err
-	}
-	closed = true
-	if err := f.Close(); err != nil {
-		return err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if err := s.fs.Rename(tmp.path, path); err != nil {
-		return err
-	}
-	renamed = true
-	return s.fs.SyncDir(s.dir)
+	return s.finishTemp(&tmp, path)
 }
 
 // fileWriter appends to a File, which only writes at offsets, and keeps

@@ -61,17 +61,9 @@ func (s *Snapshotter) Receive(mark SnapshotMark, r io.Reader) (err error) {
 	if err != nil {
 		return fmt.Errorf("wal: receiving snapshot %s: %w", path, err)
 	}
-	f, closed, renamed := tmp.f, false, false
+	f := tmp.f
 	defer func() {
-		if !closed {
-			f.Close()
-		}
-		if !renamed {
-			_ = s.fs.Remove(tmp.path)
-		}
-		s.mu.Lock()
-		delete(s.receiving, tmp.path)
-		s.mu.Unlock()
+		s.dropTemp(&tmp)
 		if err != nil {
 			err = fmt.Errorf("wal: receiving snapshot %s: %w", path, err)
 		}
@@ -127,20 +119,7 @@ func (s *Snapshotter) Receive(mark SnapshotMark, r io.Reader) (err error) {
 	if _, err := f.WriteAt(trailer, off); err != nil {
 		return err
 	}
-	if err := f.Sync(); err != nil {
-		return err
-	}
-	closed = true
-	if err := f.Close(); err != nil {
-		return err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if err := s.fs.Rename(tmp.path, path); err != nil {
-		return err
-	}
-	renamed = true
-	return s.fs.SyncDir(s.dir)
+	return s.finishTemp(&tmp, path)
 }
 
 // receiveInfix sits between the snapshot file name and a random suffix in
@@ -150,8 +129,43 @@ const receiveInfix = ".recv-"
 
 // receiveTemp is the temporary file of a Receive or a SaveFrom in progress.
 type receiveTemp struct {
-	path string
-	f    File
+	path            string
+	f               File
+	closed, renamed bool
+}
+
+// finishTemp makes a complete temporary file durable under its final name
+// path: it syncs and closes it, then, under the lock, renames it and syncs
+// the directory.
+func (s *Snapshotter) finishTemp(t *receiveTemp, path string) error {
+	if err := t.f.Sync(); err != nil {
+		return err
+	}
+	t.closed = true
+	if err := t.f.Close(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.fs.Rename(t.path, path); err != nil {
+		return err
+	}
+	t.renamed = true
+	return s.fs.SyncDir(s.dir)
+}
+
+// dropTemp closes and removes a temporary file that finishTemp did not
+// make final, and forgets it.
+func (s *Snapshotter) dropTemp(t *receiveTemp) {
+	if !t.closed {
+		t.f.Close()
+	}
+	if !t.renamed {
+		_ = s.fs.Remove(t.path)
+	}
+	s.mu.Lock()
+	delete(s.receiving, t.path)
+	s.mu.Unlock()
 }
 
 // createTemp creates a uniquely named temporary file for a Receive or a
