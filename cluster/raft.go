@@ -249,17 +249,17 @@ func (s *Server) withRaft(f func(rn *raft.RawNode)) error {
 
 // persist makes the entries and HardState of a Ready durable before
 // anything that depends on them happens. A HardState that only moves Commit
-// forward is not written at all: the commit index can always be learned
-// again from the leader (a lone member re-commits its whole log when it
-// wins its next election), so it is not worth an fdatasync of its own,
-// which would double the syncs of every write. It rides along with the next
-// entries instead.
+// forward is written without an fdatasync (wal.SaveState): the commit index
+// can always be learned again from the leader (a lone member re-commits its
+// whole log when it wins its next election), so it is not worth a sync of
+// its own, which would double the syncs of every write; but written, it
+// tells an offline reader of the log (a v2 backup) which entries were
+// committed. The next entries' sync makes it durable.
 func (s *Server) persist(hs raftpb.HardState, ents []raftpb.Entry, prev raftpb.HardState) error {
 	if len(ents) == 0 && (raft.IsEmptyHardState(hs) || !raft.MustSync(hs, prev, 0)) {
 		if raft.IsEmptyHardState(hs) {
 			return nil
 		}
-		// Only the commit index moved: recorded without a sync (SaveState).
 		s.walMu.Lock()
 		err := s.wal.SaveState(wal.HardState{Term: hs.Term, Vote: hs.Vote, Commit: hs.Commit})
 		s.walMu.Unlock()
