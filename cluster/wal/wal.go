@@ -222,20 +222,9 @@ func Open(dir string, from SnapshotMark, opts Options) (*WAL, error) {
 		return nil, err
 	}
 	w := newWAL(dir, opts)
-	segs, tmps, err := listSegments(w.fs, dir, w.log)
-	if errors.Is(err, fs.ErrNotExist) || err == nil && len(segs) == 0 {
-		return nil, fmt.Errorf("%w: %s", ErrNotExist, dir)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("wal: %w", err)
-	}
+	segs, tmps, start, err := segmentsFrom(w.fs, w.log, dir, from)
 	w.removeTemps(tmps)
-	start := startFor(segs, from.Index)
-	if start < 0 {
-		return nil, fmt.Errorf("%w: replay from %+v needs entry %d, but the oldest segment %s starts later",
-			ErrSnapshotNotFound, from, from.Index+1, segs[0].Name())
-	}
-	if err := checkSequence(dir, segs[start:]); err != nil {
+	if err != nil {
 		return nil, err
 	}
 	rp := &replay{from: from, keepEntries: true, matched: from == SnapshotMark{}}
@@ -277,19 +266,8 @@ func ReadAt(dir string, from SnapshotMark, opts Options) (metadata []byte, hs Ha
 	if err := opts.validate(); err != nil {
 		return nil, HardState{}, nil, err
 	}
-	segs, _, err := listSegments(opts.FS, dir, opts.Logger)
-	if errors.Is(err, fs.ErrNotExist) || err == nil && len(segs) == 0 {
-		return nil, HardState{}, nil, fmt.Errorf("%w: %s", ErrNotExist, dir)
-	}
+	segs, _, start, err := segmentsFrom(opts.FS, opts.Logger, dir, from)
 	if err != nil {
-		return nil, HardState{}, nil, fmt.Errorf("wal: %w", err)
-	}
-	start := startFor(segs, from.Index)
-	if start < 0 {
-		return nil, HardState{}, nil, fmt.Errorf("%w: replay from %+v needs entry %d, but the oldest segment %s starts later",
-			ErrSnapshotNotFound, from, from.Index+1, segs[0].Name())
-	}
-	if err := checkSequence(dir, segs[start:]); err != nil {
 		return nil, HardState{}, nil, err
 	}
 	rp := &replay{from: from, keepEntries: true, matched: from == SnapshotMark{}}
@@ -300,6 +278,28 @@ func ReadAt(dir string, from SnapshotMark, opts Options) (metadata []byte, hs Ha
 		return nil, HardState{}, nil, fmt.Errorf("%w: %+v", ErrSnapshotNotFound, from)
 	}
 	return rp.metadata, rp.hs, rp.ents, nil
+}
+
+// segmentsFrom lists the segments of dir, with the leftover temporary
+// files, and finds the first one a replay from the mark must read: segs[start:]
+// are the segments to replay, checked to follow each other.
+func segmentsFrom(fsys FS, log *slog.Logger, dir string, from SnapshotMark) (segs []Segment, tmps []string, start int, err error) {
+	segs, tmps, err = listSegments(fsys, dir, log)
+	if errors.Is(err, fs.ErrNotExist) || err == nil && len(segs) == 0 {
+		return nil, tmps, 0, fmt.Errorf("%w: %s", ErrNotExist, dir)
+	}
+	if err != nil {
+		return nil, tmps, 0, fmt.Errorf("wal: %w", err)
+	}
+	start = startFor(segs, from.Index)
+	if start < 0 {
+		return nil, tmps, 0, fmt.Errorf("%w: replay from %+v needs entry %d, but the oldest segment %s starts later",
+			ErrSnapshotNotFound, from, from.Index+1, segs[0].Name())
+	}
+	if err := checkSequence(dir, segs[start:]); err != nil {
+		return nil, tmps, 0, err
+	}
+	return segs, tmps, start, nil
 }
 
 // readSegments replays segs, in order, into rp. With forWrite it returns the

@@ -358,13 +358,9 @@ func (c serverConfig) resolve() (resolved, error) {
 	if _, err := parseLevel(c.LogLevel); err != nil {
 		return r, err
 	}
-	slowApply := string(c.WarningApplyDuration)
-	if c.ExperimentalWarningApplyDuration != "" {
-		slowApply = string(c.ExperimentalWarningApplyDuration)
-	}
-	warnApply, err := time.ParseDuration(slowApply)
-	if err != nil || warnApply <= 0 {
-		return r, fmt.Errorf("invalid value %q for --warning-apply-duration: a positive duration such as 100ms", slowApply)
+	warnApply, err := c.WarningApplyDuration.or(c.ExperimentalWarningApplyDuration).parse("warning-apply-duration", true, "100ms")
+	if err != nil {
+		return r, err
 	}
 	switch c.AutoCompactionMode {
 	case cluster.CompactionPeriodic, cluster.CompactionRevision:
@@ -375,13 +371,9 @@ func (c serverConfig) resolve() (resolved, error) {
 	if err != nil {
 		return r, err
 	}
-	checkTime := string(c.CorruptCheckTime)
-	if c.ExperimentalCorruptCheckTime != "" {
-		checkTime = string(c.ExperimentalCorruptCheckTime)
-	}
-	corruptCheck, err := time.ParseDuration(checkTime)
-	if err != nil || corruptCheck < 0 {
-		return r, fmt.Errorf("invalid value %q for --corrupt-check-time: a duration such as 5m", checkTime)
+	corruptCheck, err := c.CorruptCheckTime.or(c.ExperimentalCorruptCheckTime).parse("corrupt-check-time", false, "5m")
+	if err != nil {
+		return r, err
 	}
 	r.initialCorruptCheck = c.ExperimentalInitialCorruptCheck
 	r.logOutputs = commaList(string(c.LogOutputs))
@@ -395,13 +387,9 @@ func (c serverConfig) resolve() (resolved, error) {
 	if catchUp == 0 {
 		return r, errors.New("--snapshot-catchup-entries must be greater than 0")
 	}
-	progress := string(c.WatchProgressNotifyInterval)
-	if c.ExperimentalWatchProgressNotifyInterval != "" {
-		progress = string(c.ExperimentalWatchProgressNotifyInterval)
-	}
-	progressInterval, err := time.ParseDuration(progress)
-	if err != nil || progressInterval <= 0 {
-		return r, fmt.Errorf("invalid value %q for --watch-progress-notify-interval: a positive duration such as 10m", progress)
+	progressInterval, err := c.WatchProgressNotifyInterval.or(c.ExperimentalWatchProgressNotifyInterval).parse("watch-progress-notify-interval", true, "10m")
+	if err != nil {
+		return r, err
 	}
 	if c.MaxLearners < 1 {
 		return r, fmt.Errorf("--max-learners must be at least 1 (%d)", c.MaxLearners)

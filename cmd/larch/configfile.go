@@ -175,6 +175,29 @@ func (d *durationValue) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// or is d, or experimental, etcd 3.5's name of the same key, when that is
+// set: the experimental name wins, as in etcd 3.6.
+func (d durationValue) or(experimental durationValue) durationValue {
+	if experimental != "" {
+		return experimental
+	}
+	return d
+}
+
+// parse reads the duration of the key name; positive refuses zero, and
+// example shows a good value in the error.
+func (d durationValue) parse(name string, positive bool, example string) (time.Duration, error) {
+	v, err := time.ParseDuration(string(d))
+	if err == nil && v >= 0 && (v > 0 || !positive) {
+		return v, nil
+	}
+	kind := "a duration"
+	if positive {
+		kind = "a positive duration"
+	}
+	return 0, fmt.Errorf("invalid value %q for --%s: %s such as %s", d, name, kind, example)
+}
+
 func (l *listValue) UnmarshalJSON(b []byte) error {
 	var s string
 	if err := json.Unmarshal(b, &s); err == nil {
