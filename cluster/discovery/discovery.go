@@ -66,6 +66,12 @@ const (
 	// rejoinEvery is how many joinRetry ticks pass between joins of seeds
 	// that are not live nodes of the pool.
 	rejoinEvery = 4
+	// pullEvery is how often a waiting Bootstrap exchanges the pool's state
+	// with one other member (round robin).
+	pullEvery = 500 * time.Millisecond
+	// announceAttempts bounds how often setMeta gossips one update that
+	// memberlist did not take.
+	announceAttempts = 5
 )
 
 func (c *Config) validate() error {
@@ -160,10 +166,13 @@ type Pool struct {
 	stopc   chan struct{}
 	wg      sync.WaitGroup
 
-	mu sync.Mutex // guards meta, nodes, proposed and joined
+	mu sync.Mutex // guards meta, gossiped, nodes, proposed and joined
 	// meta is what this member gossips; nodeName its memberlist name.
 	meta     Meta
 	nodeName string
+	// gossiped is the metadata memberlist holds for this node, as it last
+	// reported it: what the others are told.
+	gossiped []byte
 	// nodes is the other live nodes by memberlist node name, copied in the
 	// event callbacks: memberlist's Members() hands out nodes it goes on
 	// changing.
@@ -376,6 +385,9 @@ func (p *Pool) view() []Meta {
 // memberlist with its state locked, so n is stable here.
 func (p *Pool) noteNode(n *memberlist.Node, left bool) {
 	if n.Name == p.nodeName {
+		p.mu.Lock()
+		p.gossiped = bytes.Clone(n.Meta)
+		p.mu.Unlock()
 		return
 	}
 	var m Meta
@@ -396,14 +408,74 @@ func (p *Pool) noteNode(n *memberlist.Node, left bool) {
 	p.wake()
 }
 
+// setMeta changes this member's metadata and gossips it.
+//
+// memberlist's UpdateNode takes its incarnation number before it takes
+// its lock, so a refutation of a suspicion that comes in between goes out
+// with the old metadata and a newer number, and the update is dropped:
+// the pool would never see it (a proposal lost so leaves its peers
+// waiting for agreement until they time out). So the update is gossiped
+// again until memberlist reports holding it.
 func (p *Pool) setMeta(update func(*Meta)) {
 	p.mu.Lock()
 	update(&p.meta)
 	p.mu.Unlock()
-	// UpdateNode gossips the new metadata; its error only says the
-	// broadcast is still queued when the timeout ends.
-	if err := p.ml.UpdateNode(time.Second); err != nil {
-		p.logger.Debug("discovery metadata update still spreading", "error", err)
+	for attempt := 1; ; attempt++ {
+		// Its error only says the broadcast is still queued when the
+		// timeout ends.
+		if err := p.ml.UpdateNode(time.Second); err != nil {
+			p.logger.Debug("discovery metadata update still spreading", "error", err)
+		}
+		p.mu.Lock()
+		want, err := p.meta.encode()
+		held := err == nil && bytes.Equal(p.gossiped, want)
+		p.mu.Unlock()
+		if held {
+			return
+		}
+		select {
+		case <-p.stopc:
+			return
+		default:
+		}
+		if attempt == announceAttempts {
+			p.logger.Warn("discovery metadata update not taken by the gossip layer", "attempts", attempt)
+			return
+		}
+		p.logger.Info("discovery metadata update was overtaken; gossiping it again", "attempt", attempt)
+	}
+}
+
+// pullLoop exchanges the pool's state with one other live member at a
+// time, round robin, until ctx ends. Gossip spreads an update to every
+// member only with high probability, and memberlist's own full exchange
+// comes every 30 s: a waiting member that missed a peer's proposal would
+// otherwise wait that long, or time out.
+func (p *Pool) pullLoop(ctx context.Context) {
+	defer p.wg.Done()
+	t := time.NewTicker(pullEvery)
+	defer t.Stop()
+	for turn := 0; ; turn++ {
+		select {
+		case <-ctx.Done():
+			return
+		case <-p.stopc:
+			return
+		case <-t.C:
+		}
+		p.mu.Lock()
+		addrs := make([]string, 0, len(p.nodes))
+		for _, name := range slices.Sorted(maps.Keys(p.nodes)) {
+			addrs = append(addrs, p.nodes[name].addr)
+		}
+		p.mu.Unlock()
+		if len(addrs) == 0 {
+			continue
+		}
+		// A join with a live member is memberlist's push/pull exchange.
+		if _, err := p.ml.Join([]string{addrs[turn%len(addrs)]}); err != nil {
+			p.logger.Debug("discovery state exchange failed", "address", addrs[turn%len(addrs)], "error", err)
+		}
 	}
 }
 
@@ -412,6 +484,8 @@ func (p *Pool) setMeta(update func(*Meta)) {
 func (p *Pool) Bootstrap(ctx context.Context) (Result, error) {
 	ctx, cancel := context.WithTimeout(ctx, p.cfg.Timeout)
 	defer cancel()
+	p.wg.Add(1)
+	go p.pullLoop(ctx)
 	var settled *time.Timer
 	defer func() {
 		if settled != nil {

@@ -38,8 +38,17 @@
 // memberlist runs its own (gossip, probes, TCP and UDP listeners); the
 // event delegate only wakes Bootstrap through a one-slot channel, never
 // blocking memberlist. joinLoop retries the seeds until one answers, so
-// members may start in any order and a seed may start last. Close stops
-// both and leaves the pool.
+// members may start in any order and a seed may start last. While
+// Bootstrap waits, pullLoop exchanges the whole state with one member at
+// a time, so a gossip message that missed a member (gossip reaches
+// everyone only with high probability) costs a few pulls, not
+// memberlist's 30 s anti-entropy period. Close stops them and leaves the
+// pool.
+//
+// A metadata update memberlist drops (an UpdateNode overtaken by a
+// refutation, see setMeta) is gossiped again until memberlist reports
+// holding it: a proposal lost that way would leave the set's other
+// members waiting until their timeout.
 //
 // Rejected: a rendezvous on the first seed (a single point that must
 // start first), and agreeing through Raft itself (there is no cluster to
