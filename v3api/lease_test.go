@@ -74,7 +74,11 @@ func TestLeaseExpiresAndKeepAliveHolds(t *testing.T) {
 	m := startMember(t, nil)
 	c := m.client(t)
 	short := must[*clientv3.LeaseGrantResponse](t)(c.Grant(ctx(t), 1))
-	kept := must[*clientv3.LeaseGrantResponse](t)(c.Grant(ctx(t), 1))
+	// kept's TTL leaves the client's keep-alive cadence (TTL/3, on a
+	// 500 ms tick) room for a slow round trip under -race; the test holds
+	// on past 1.5 TTLs, so a lease not renewed would be gone by then.
+	kept := must[*clientv3.LeaseGrantResponse](t)(c.Grant(ctx(t), 2))
+	held := time.After(3 * time.Second)
 	must[*clientv3.PutResponse](t)(c.Put(ctx(t), "short", "v", clientv3.WithLease(short.ID)))
 	must[*clientv3.PutResponse](t)(c.Put(ctx(t), "kept", "v", clientv3.WithLease(kept.ID)))
 	ch, err := c.KeepAlive(ctx(t), kept.ID)
@@ -84,7 +88,7 @@ func TestLeaseExpiresAndKeepAliveHolds(t *testing.T) {
 	// The short lease goes; its key goes with it, as a delete event.
 	wch := c.Watch(ctx(t), "short", clientv3.WithRev(1))
 	deadline := time.After(20 * time.Second)
-	for deleted := false; !deleted; {
+	for deleted, holding := false, true; !deleted || holding; {
 		select {
 		case resp := <-wch:
 			for _, ev := range resp.Events {
@@ -94,6 +98,8 @@ func TestLeaseExpiresAndKeepAliveHolds(t *testing.T) {
 			if ka == nil {
 				t.Fatal("keep-alive channel closed")
 			}
+		case <-held:
+			holding = false
 		case <-deadline:
 			t.Fatal("the unrenewed lease never expired")
 		}

@@ -99,7 +99,7 @@ func TestQuotaNoSpace(t *testing.T) {
 	// The alarm is replicated state: it survives a restart.
 	c.Members()[2].Stop()
 	c.Members()[2].Restart()
-	c.WaitLeader()
+	c.Members()[2].WaitReady()
 	if got := c.Members()[2].Server().Alarms(); len(got) != 1 || got[0].Type != pb.AlarmType_NOSPACE {
 		t.Fatalf("alarms after restart: %v", got)
 	}
@@ -118,6 +118,9 @@ func TestQuotaNoSpace(t *testing.T) {
 		t.Fatalf("compaction under NOSPACE: %v", err)
 	}
 	for _, m := range c.Members() {
+		// Compact answers once one member applied it; a follower's
+		// defragment must come after its own compaction.
+		waitFor(t, m.Name+" to apply the compaction", func() bool { return m.Server().KV().CompactRev() >= lastRev })
 		before, err := cli.Status(ctx, m.ClientURL)
 		if err != nil {
 			t.Fatal(err)

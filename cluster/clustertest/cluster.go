@@ -358,6 +358,24 @@ func (m *Member) Restart() {
 	}
 }
 
+// WaitReady waits until the member has applied its own publication: after
+// a start, it has applied the log it had on disk, which a restarted
+// member replays after NewServer returns.
+func (m *Member) WaitReady() {
+	m.c.t.Helper()
+	srv := m.Server()
+	if srv == nil {
+		m.c.t.Fatalf("%s is stopped", m.Name)
+	}
+	select {
+	case <-srv.ReadyNotify():
+	case err := <-srv.Fatal():
+		m.c.t.Fatalf("%s failed: %v", m.Name, err)
+	case <-time.After(30 * time.Second):
+		m.c.t.Fatalf("%s is not ready after 30s", m.Name)
+	}
+}
+
 // Client returns an etcd client of this member alone.
 func (m *Member) Client() *clientv3.Client {
 	m.c.t.Helper()

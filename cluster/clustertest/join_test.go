@@ -35,7 +35,7 @@ func TestJoinNeedsTheKey(t *testing.T) {
 		{"wrong key", []byte("another key, from another token!"), "not signed with this cluster's discovery token"},
 		{"no key", nil, "not signed with this cluster's discovery token"},
 	} {
-		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 		_, err := c.JoinByKey(ctx, tc.key)
 		cancel()
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -47,7 +47,7 @@ func TestJoinNeedsTheKey(t *testing.T) {
 	}
 
 	plain := New(t, Config{Size: 1})
-	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	if _, err := plain.JoinByKey(ctx, joinKey); err == nil || !strings.Contains(err.Error(), "not started with a discovery token") {
 		t.Fatalf("a cluster without a join key: %v", err)

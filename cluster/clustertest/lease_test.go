@@ -21,7 +21,9 @@ func TestLeaseKeptAliveThroughFollowerSurvivesLeaderKill(t *testing.T) {
 	leader := c.WaitLeader()
 	f := c.Followers(leader)[0]
 	cli := f.Client()
-	g, err := cli.Grant(ctxT(t, 10*time.Second), 1)
+	// A TTL of 3 leaves the client's keep-alive cadence (TTL/3 on a 500 ms
+	// tick, forwarded to the leader) room for a slow round trip.
+	g, err := cli.Grant(ctxT(t, 10*time.Second), 3)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,9 +42,9 @@ func TestLeaseKeptAliveThroughFollowerSurvivesLeaderKill(t *testing.T) {
 	}()
 	leader.Kill()
 	c.WaitLeader()
-	// Three TTLs later the key is still there.
+	// More than two TTLs later the key is still there.
 	wch := cli.Watch(ctxT(t, 30*time.Second), "leased", clientv3.WithRev(1))
-	timeout := time.After(3 * time.Second)
+	timeout := time.After(7 * time.Second)
 	for waiting := true; waiting; {
 		select {
 		case resp := <-wch:
@@ -116,8 +118,8 @@ func TestLeasesSurviveRestart(t *testing.T) {
 	for _, m := range c.Members() {
 		m.Restart()
 	}
-	c.WaitLeader()
 	for _, m := range c.Members() {
+		m.WaitReady()
 		l, ok := m.Server().Leases().Get(lease.ID(g.ID))
 		if !ok || l.TTL != 100 || len(l.Keys) != 1 {
 			t.Fatalf("%s after restart: lease %+v, %v", m.Name, l, ok)

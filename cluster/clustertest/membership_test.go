@@ -1,6 +1,7 @@
 package clustertest
 
 import (
+	"context"
 	"errors"
 	"slices"
 	"testing"
@@ -72,12 +73,8 @@ func TestAddLearnerPromoteRemoveRestart(t *testing.T) {
 	if via == learner {
 		via = c.Followers(leader)[1]
 	}
-	if _, err := via.Server().PromoteMember(ctx, learner.ID()); err != nil {
-		t.Fatalf("promote through a follower: %v", err)
-	}
-	if _, err := via.Server().PromoteMember(ctx, learner.ID()); !errors.Is(err, cluster.ErrMemberNotLearner) {
-		t.Fatalf("promoting a voter: %v, want %v", err, cluster.ErrMemberNotLearner)
-	}
+	promoteWhenReady(t, ctx, via.Server(), learner.ID())
+	waitVoterNotPromotable(t, ctx, via.Server(), learner.ID())
 	if learner.Server().IsLearner() {
 		deadline := time.Now().Add(10 * time.Second)
 		for learner.Server().IsLearner() && time.Now().Before(deadline) {
@@ -138,6 +135,36 @@ func TestAddLearnerPromoteRemoveRestart(t *testing.T) {
 	}
 }
 
+// promoteWhenReady promotes the learner id through s, once the leader
+// finds it in sync: an acknowledgement still in flight leaves a learner
+// "not ready" in a young log, and the leader refuses before it proposes.
+func promoteWhenReady(t *testing.T, ctx context.Context, s *cluster.Server, id cluster.MemberID) {
+	t.Helper()
+	waitFor(t, "the learner to be promoted", func() bool {
+		_, err := s.PromoteMember(ctx, id)
+		if err != nil && !errors.Is(err, cluster.ErrLearnerNotReady) {
+			t.Fatalf("promote: %v", err)
+		}
+		return err == nil
+	})
+}
+
+// waitVoterNotPromotable checks that promoting the voter id through s is
+// refused as not a learner. As in etcd, the leader checks the member's
+// progress before its role, and the leader refuses before it proposes
+// anything, so promotion is retried while the voter is "not ready": in a
+// young log an acknowledgement still in flight is more than 10% of it.
+func waitVoterNotPromotable(t *testing.T, ctx context.Context, s *cluster.Server, id cluster.MemberID) {
+	t.Helper()
+	waitFor(t, "promoting a voter to be refused as not a learner", func() bool {
+		_, err := s.PromoteMember(ctx, id)
+		if !errors.Is(err, cluster.ErrLearnerNotReady) && !errors.Is(err, cluster.ErrMemberNotLearner) {
+			t.Fatalf("promoting a voter: %v, want %v", err, cluster.ErrMemberNotLearner)
+		}
+		return errors.Is(err, cluster.ErrMemberNotLearner)
+	})
+}
+
 func TestMembershipChangeErrors(t *testing.T) {
 	c := New(t, Config{Size: 3})
 	ctx := ctxT(t, 60*time.Second)
@@ -156,16 +183,7 @@ func TestMembershipChangeErrors(t *testing.T) {
 	if _, err := s.UpdateMember(ctx, other.ID(), []string{leader.PeerURL}); !errors.Is(err, cluster.ErrPeerURLExists) {
 		t.Fatalf("updating to another member's URL: %v", err)
 	}
-	// As in etcd, the leader checks the member's progress before its role,
-	// so a voter whose last acknowledgement is still in flight is "not
-	// ready" (in a young log one entry is more than 10%).
-	waitFor(t, "promoting a voter to be refused as not a learner", func() bool {
-		_, err := s.PromoteMember(ctx, other.ID())
-		if !errors.Is(err, cluster.ErrLearnerNotReady) && !errors.Is(err, cluster.ErrMemberNotLearner) {
-			t.Fatalf("promoting a voter: %v", err)
-		}
-		return errors.Is(err, cluster.ErrMemberNotLearner)
-	})
+	waitVoterNotPromotable(t, ctx, s, other.ID())
 	if _, err := s.PromoteMember(ctx, 12345); !errors.Is(err, cluster.ErrIDNotFound) {
 		t.Fatalf("promoting an unknown member: %v", err)
 	}

@@ -44,9 +44,7 @@ func TestMemberAddedAfterCompactionCatchesUp(t *testing.T) {
 		waitValue(t, m, "k299", "v")
 		if learner {
 			// Promoted, it leaves room for the next (one learner at most).
-			if _, err := leader.Server().PromoteMember(ctxT(t, 20*time.Second), m.ID()); err != nil {
-				t.Fatal(err)
-			}
+			promoteWhenReady(t, ctxT(t, 20*time.Second), leader.Server(), m.ID())
 		}
 		c.WaitConnected()
 	}

@@ -52,6 +52,7 @@ func TestV2Backup(t *testing.T) {
 				return cluster.BackupDataDir(cluster.BackupConfig{DataDir: old.DataDir, BackupDir: cfg.DataDir, WithV3: tc.withV3})
 			}})
 			m := dst.Members()[0]
+			m.WaitReady()
 			if m.ID() == old.ID() || m.Server().ClusterID() == leader.Server().ClusterID() {
 				t.Fatalf("the backup kept the member %s or the cluster %s", m.ID(), m.Server().ClusterID())
 			}

@@ -71,8 +71,10 @@ func headerFields(h *pb.ResponseHeader, hex bool) string {
 	return s + fmt.Sprintf("\"RaftTerm\" : %d\n", h.RaftTerm)
 }
 
-func ctx5s(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+// testCtx bounds a test's direct client calls; generous, as one context
+// may span several larchctl runs on a loaded machine.
+func testCtx(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	t.Cleanup(cancel)
 	return ctx
 }
@@ -86,7 +88,7 @@ func TestE2EAlarm(t *testing.T) {
 	server, ctl := e2eBinaries(t)
 	cl := startCluster(t, server)
 
-	list, err := cl.cli.AlarmList(ctx5s(t))
+	list, err := cl.cli.AlarmList(testCtx(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,7 +133,7 @@ func TestE2EAlarmNoSpace(t *testing.T) {
 	server, ctl := e2eBinaries(t)
 	cl := startCluster(t, wrapServer(t, server, []string{"--quota-backend-bytes=300000"}))
 
-	ctx := ctx5s(t)
+	ctx := testCtx(t)
 	value := strings.Repeat("x", 50000)
 	raise := func() {
 		t.Helper()
@@ -213,7 +215,7 @@ func TestE2EEndpointHashKV(t *testing.T) {
 	server, ctl := e2eBinaries(t)
 	cl := startCluster(t, server)
 
-	ctx := ctx5s(t)
+	ctx := testCtx(t)
 	for _, kv := range [][2]string{{"a", "1"}, {"b", "2"}, {"a", "3"}} {
 		if _, err := cl.cli.Put(ctx, kv[0], kv[1]); err != nil {
 			t.Fatal(err)
@@ -317,7 +319,7 @@ func TestE2EDefrag(t *testing.T) {
 	}
 	server, ctl := e2eBinaries(t)
 	cl := startCluster(t, server)
-	if _, err := cl.cli.Put(ctx5s(t), "k", "v"); err != nil {
+	if _, err := cl.cli.Put(testCtx(t), "k", "v"); err != nil {
 		t.Fatal(err)
 	}
 
