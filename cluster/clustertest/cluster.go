@@ -12,10 +12,8 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
-	"github.com/larchkv/larch/pki"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -28,6 +26,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/larchkv/larch/cluster"
+	"github.com/larchkv/larch/pki"
 	"github.com/larchkv/larch/v3api"
 )
 
@@ -155,46 +154,6 @@ func (c *Cluster) WaitConnected() {
 		}
 	}
 }
-
-// FreeAddr returns a loopback address whose port is free now and stays
-// free for a member that is stopped and restarted: it is below the range
-// the kernel hands out for outgoing connections and for listeners on port
-// 0, where a restarting member could find its port taken by a client.
-func FreeAddr(t testing.TB) string {
-	t.Helper()
-	for range 1000 {
-		port := lowPortMin + rand.IntN(lowPortMax-lowPortMin)
-		portsMu.Lock()
-		taken := portsUsed[port]
-		portsUsed[port] = true
-		portsMu.Unlock()
-		if taken {
-			continue
-		}
-		addr := fmt.Sprintf("127.0.0.1:%d", port)
-		l, err := net.Listen("tcp", addr)
-		if err != nil {
-			continue // another process has it
-		}
-		l.Close()
-		return addr
-	}
-	t.Fatal("clustertest: no free port")
-	return ""
-}
-
-// Ports are drawn from [lowPortMin, lowPortMax), below Linux's default
-// ephemeral range (32768-60999); portsUsed keeps one test binary from
-// handing out a port twice.
-const (
-	lowPortMin = 20000
-	lowPortMax = 32000
-)
-
-var (
-	portsMu   sync.Mutex
-	portsUsed = map[int]bool{}
-)
 
 func (c *Cluster) newMember(name string) *Member {
 	dir, err := os.MkdirTemp(c.t.TempDir(), name)

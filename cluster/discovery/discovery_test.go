@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -35,15 +37,24 @@ func testLogger() *slog.Logger {
 }
 
 // freeAddr reserves a loopback port free for both TCP and UDP, so a seed's
-// address can be handed out before the seed starts.
+// address can be handed out before the seed starts. The ports come from
+// [32000, 32768): below the kernel's range for outgoing connections (which
+// could take a handed-out port before its pool binds it) and above the
+// one the cluster tests running beside this binary reserve from.
 func freeAddr(t *testing.T) string {
 	t.Helper()
-	for range 20 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
+	portsMu.Lock()
+	defer portsMu.Unlock()
+	for port := 32000 + rand.IntN(768); len(portsUsed) < 768; port = 32000 + (port-32000+1)%768 {
+		if portsUsed[port] {
+			continue
 		}
-		addr := l.Addr().String()
+		portsUsed[port] = true
+		addr := fmt.Sprintf("127.0.0.1:%d", port)
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			continue
+		}
 		u, err := net.ListenPacket("udp", addr)
 		l.Close()
 		if err == nil {
@@ -54,6 +65,11 @@ func freeAddr(t *testing.T) string {
 	t.Fatal("no port free for TCP and UDP")
 	return ""
 }
+
+var (
+	portsMu   sync.Mutex
+	portsUsed = map[int]bool{}
+)
 
 func config(name, token string, size int, bind string, seeds ...string) Config {
 	return Config{
