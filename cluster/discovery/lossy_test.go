@@ -2,6 +2,7 @@ package discovery
 
 import (
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -41,7 +42,7 @@ func TestBootstrapWithoutGossip(t *testing.T) {
 	seedAddr := freeAddr(t)
 	var pools []*Pool
 	for i := range 4 {
-		cfg := config("m"+string(rune('0'+i)), "tok", 4, freeAddr(t), seedAddr)
+		cfg := config(fmt.Sprint("m", i), "tok", 4, freeAddr(t), seedAddr)
 		if i == 0 {
 			cfg.BindAddr, cfg.Join = seedAddr, nil
 		}
