@@ -12,13 +12,10 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
-	"go.uber.org/zap"
 
 	"github.com/larchkv/larch/cluster/clustertest"
 )
@@ -50,41 +47,7 @@ func startRestored(t *testing.T, server string, args ...string) *clientv3.Client
 			clientURL = args[i+1]
 		}
 	}
-	cmd := exec.Command(server, args...)
-	var log bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &log, &log
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		<-exited
-		if t.Failed() {
-			t.Logf("restored server log:\n%s", tail(log.Bytes(), 4096))
-		}
-	})
-	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{clientURL}, DialTimeout: time.Second, Logger: zap.NewNop()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cli.Close() })
-	for range 100 {
-		ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
-		_, err = cli.Get(ctx, "ready")
-		cancel()
-		if err == nil {
-			return cli
-		}
-		select {
-		case err := <-exited:
-			t.Fatalf("restored server exited: %v", err)
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
-	t.Fatalf("restored server did not answer: %v", err)
-	return nil
+	return startServer(t, server, clientURL, args...)
 }
 
 func keyspace(t *testing.T, cli *clientv3.Client) []string {

@@ -183,20 +183,36 @@ func startCluster(t *testing.T, server string) *cluster {
 	clientPort, peerPort := freePort(t), freePort(t)
 	clientURL := "http://127.0.0.1:" + clientPort
 	peerURL := "http://127.0.0.1:" + peerPort
-	dataDir := t.TempDir()
-	logFile, err := os.Create(filepath.Join(dataDir, "server.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(server,
+	cl := &cluster{clientAddr: "127.0.0.1:" + clientPort, clientPort: clientPort, peerPort: peerPort}
+	cl.cli = startServer(t, server, cl.clientAddr,
 		"--name", "e2e",
-		"--data-dir", filepath.Join(dataDir, "data"),
+		"--data-dir", filepath.Join(t.TempDir(), "data"),
 		"--listen-client-urls", clientURL,
 		"--advertise-client-urls", clientURL,
 		"--listen-peer-urls", peerURL,
 		"--initial-advertise-peer-urls", peerURL,
 		"--initial-cluster", "e2e="+peerURL,
 	)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	ml, err := cl.cli.MemberList(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl.clusterID, cl.memberID = ml.Header.ClusterId, ml.Header.MemberId
+	return cl
+}
+
+// startServer runs the server binary with args until the test ends (SIGTERM, then a kill
+// after 10 s; its log is shown if the test failed) and returns a client of clientAddr
+// once that answers a Get.
+func startServer(t *testing.T, server, clientAddr string, args ...string) *clientv3.Client {
+	t.Helper()
+	logFile, err := os.Create(filepath.Join(t.TempDir(), "server.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(server, args...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -218,36 +234,26 @@ func startCluster(t *testing.T, server string) *cluster {
 			}
 		}
 	})
-
-	cl := &cluster{clientAddr: "127.0.0.1:" + clientPort, clientPort: clientPort, peerPort: peerPort}
-	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{cl.clientAddr}, DialTimeout: time.Second, Logger: zap.NewNop()})
+	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{clientAddr}, DialTimeout: time.Second, Logger: zap.NewNop()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cli.Close() })
-	cl.cli = cli
 	var lastErr error
-	for attempt := 0; attempt < 100; attempt++ {
+	for range 100 {
+		ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+		_, lastErr = cli.Get(ctx, "e2e-ready")
+		cancel()
+		if lastErr == nil {
+			return cli
+		}
 		select {
 		case err := <-exited:
 			t.Fatalf("server exited before it served: %v", err)
-		default:
+		case <-time.After(100 * time.Millisecond):
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
-		_, lastErr = cli.Get(ctx, "e2e-ready")
-		if lastErr == nil {
-			var ml *clientv3.MemberListResponse
-			ml, lastErr = cli.MemberList(ctx)
-			if lastErr == nil {
-				cancel()
-				cl.clusterID, cl.memberID = ml.Header.ClusterId, ml.Header.MemberId
-				return cl
-			}
-		}
-		cancel()
-		time.Sleep(100 * time.Millisecond)
 	}
-	t.Fatalf("server did not answer a Get on %s: %v", cl.clientAddr, lastErr)
+	t.Fatalf("server did not answer a Get on %s: %v", clientAddr, lastErr)
 	return nil
 }
 
